@@ -1,0 +1,1 @@
+"""Domain layer: batch schema, time ranges, work units, progress, ports and errors."""

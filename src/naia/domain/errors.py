@@ -1,0 +1,73 @@
+"""The one error root of NAIA and its two markers.
+
+    NaiaError
+     ├── InvalidRequestError     bad input; names the field (HTTP 400, CLI exit 2)
+     ├── NotFoundError           unknown request id (HTTP 404)
+     ├── ConnectorUnavailableError  connector type not installed here (HTTP 400)
+     ├── TransientError          marker: worth retrying (timeouts, 429/503, dropped connections)
+     │    └── SourceTransientError
+     └── TerminalError           marker: retrying will not help; report and go on
+          ├── UnknownPointError  names the points the source does not know
+          ├── SourceError        a source answered with something we cannot use
+          └── CancelledError     the request was cancelled while a chunk ran
+
+Adapters translate library exceptions at their boundary: ``raise SourceTransientError(...) from exc``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class NaiaError(Exception):
+    """Root of every error NAIA raises on purpose."""
+
+
+class InvalidRequestError(NaiaError):
+    """Bad input. ``field`` names the offending request field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class NotFoundError(NaiaError):
+    """A request id that does not exist."""
+
+
+class ConnectorUnavailableError(NaiaError):
+    """The connector type exists but cannot run in this installation."""
+
+
+class TransientError(NaiaError):
+    """Marker: the same operation may succeed if retried later."""
+
+
+class TerminalError(NaiaError):
+    """Marker: retrying the same operation will not help."""
+
+
+class SourceTransientError(TransientError):
+    """A source failed in a way that is worth retrying (timeout, throttling, dropped link)."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class SourceError(TerminalError):
+    """A source failed in a way that retrying will not fix."""
+
+
+class UnknownPointError(TerminalError):
+    """The source does not know these points."""
+
+    def __init__(self, points: Sequence[str]) -> None:
+        self.points = tuple(points)
+        names = ", ".join(self.points)
+        super().__init__(f"unknown point(s): {names}")
+
+
+class CancelledError(TerminalError):
+    """The request was cancelled; the chunk in progress was rolled back."""

@@ -1,0 +1,49 @@
+"""Ports: the small protocols that adapters implement (one technology each)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import Protocol
+
+import pyarrow as pa
+
+from naia.domain.model import ChunkCheckpoint, ChunkWritten, RequestRecord, WorkUnit
+
+
+class Source(Protocol):
+    """Reads recorded history. Yields batches of the batch schema for [start, end) only,
+    with ``seq`` numbering same-timestamp events; memory bounded by its page size."""
+
+    def check_points(self, points: Sequence[str]) -> None:
+        """Raise UnknownPointError naming every point it does not know (may be lazy: no-op)."""
+        ...
+
+    def read(
+        self, points: Sequence[str], start: datetime, end: datetime
+    ) -> Iterator[pa.RecordBatch]: ...
+
+    def close(self) -> None: ...
+
+
+SourceFactory = Callable[[str], Source]
+
+
+class ChunkWriter(Protocol):
+    """Writes one work unit's batches and its checkpoint atomically: all or nothing.
+
+    Writing a unit whose window already holds data for these points replaces it, so re-running a
+    range leaves exactly one copy.
+    """
+
+    def write_chunk(self, unit: WorkUnit, batches: Iterable[pa.RecordBatch]) -> ChunkWritten: ...
+
+
+class StateStore(Protocol):
+    """Durable request records and the checkpoints written by the ChunkWriter."""
+
+    def save_request(self, record: RequestRecord) -> None: ...
+
+    def load_requests(self) -> list[RequestRecord]: ...
+
+    def checkpoints(self, request_id: str) -> list[ChunkCheckpoint]: ...

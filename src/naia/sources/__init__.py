@@ -1,0 +1,1 @@
+"""Source adapters: one technology each (Simulator, PI Web API, PI AF SDK)."""

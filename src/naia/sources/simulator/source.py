@@ -1,0 +1,78 @@
+"""SimulatorSource: the classic PI points, generated deterministically."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+
+import numpy as np
+import pyarrow as pa
+
+from naia.domain.errors import UnknownPointError
+from naia.domain.schema import point_batch, rebatch
+from naia.domain.timeparse import to_us
+from naia.sources.simulator.catalogue import PointDef, find_point
+from naia.sources.simulator.generate import Events, generate, slot_count
+from naia.sources.simulator.settings import SimulatorSettings
+
+
+class SimulatorSource:
+    """A Source whose data is a pure function of (point, time): see ``generate``."""
+
+    def __init__(self, settings: SimulatorSettings | None = None) -> None:
+        self._settings = settings or SimulatorSettings()
+
+    def check_points(self, points: Sequence[str]) -> None:
+        unknown = [p for p in points if find_point(p) is None]
+        if unknown:
+            raise UnknownPointError(unknown)
+
+    def read(
+        self, points: Sequence[str], start: datetime, end: datetime
+    ) -> Iterator[pa.RecordBatch]:
+        self.check_points(points)
+        parts = (
+            self._point_batch(point, events)
+            for point in points
+            for events in self.events(point, to_us(start), to_us(end))
+        )
+        return rebatch(parts, self._settings.batch_rows)
+
+    def events(self, point: str, start_us: int, end_us: int) -> Iterator[Events]:
+        """The point's events in [start_us, end_us), in blocks of at most ~batch_rows slots."""
+        definition = _resolve(point)
+        options = self._settings.options_for(point)
+        slots = slot_count(options, start_us, end_us)
+        blocks = max(1, -(-slots // self._settings.batch_rows))
+        step = -(-(end_us - start_us) // blocks)
+        for block_start in range(start_us, end_us, step):
+            yield generate(definition, options, block_start, min(block_start + step, end_us))
+
+    def close(self) -> None:
+        return None
+
+    @staticmethod
+    def _point_batch(point: str, events: Events) -> pa.RecordBatch:
+        return point_batch(
+            point,
+            events.ts_us,
+            events.value,
+            _state_column(events),
+            events.good,
+        )
+
+
+def _resolve(point: str) -> PointDef:
+    definition = find_point(point)
+    if definition is None:
+        raise UnknownPointError([point])
+    return definition
+
+
+def _state_column(events: Events) -> pa.Array:
+    mask = events.state_index < 0
+    if bool(mask.all()):
+        return pa.nulls(len(events), type=pa.string())
+    indices = pa.array(np.where(mask, 0, events.state_index), mask=mask, type=pa.int32())
+    names = pa.array(list(events.state_names), type=pa.string())
+    return pa.DictionaryArray.from_arrays(indices, names).cast(pa.string())
