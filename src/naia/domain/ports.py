@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Protocol
 
 import pyarrow as pa
 
-from naia.domain.model import ChunkCheckpoint, ChunkWritten, RequestRecord, WorkUnit
+from naia.domain.model import (
+    ChunkCheckpoint,
+    ChunkWritten,
+    ConnectorType,
+    RequestRecord,
+    WorkUnit,
+)
 
 
 class Source(Protocol):
@@ -24,9 +30,6 @@ class Source(Protocol):
     ) -> Iterator[pa.RecordBatch]: ...
 
     def close(self) -> None: ...
-
-
-SourceFactory = Callable[[str], Source]
 
 
 class ChunkWriter(Protocol):
@@ -47,3 +50,13 @@ class StateStore(Protocol):
     def load_requests(self) -> list[RequestRecord]: ...
 
     def checkpoints(self, request_id: str) -> list[ChunkCheckpoint]: ...
+
+
+class SourceProvider(Protocol):
+    """Opens sources by connector type; the app wiring decides which are installed."""
+
+    def check(self, connector_type: ConnectorType) -> None:
+        """Raise ConnectorUnavailableError saying what is missing."""
+        ...
+
+    def open(self, connector_type: ConnectorType) -> Source: ...

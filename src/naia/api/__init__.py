@@ -1,0 +1,1 @@
+"""HTTP API (FastAPI): the seed's endpoints, envelope and field names."""

@@ -1,0 +1,1 @@
+"""App wiring and settings: the only place that picks concrete adapters."""

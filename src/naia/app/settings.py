@@ -1,0 +1,83 @@
+"""Settings, built once: defaults < TOML file (``--config``) < env vars ``NAIA_<SECTION>__<KEY>``.
+
+Credentials are SecretStr and never printed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from naia.sources.simulator.settings import SimulatorSettings
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class StoreSettings(_Section):
+    path: Path = Path("var/naia.duckdb")
+
+
+class OrchestratorSettings(_Section):
+    max_points: int = Field(default=10_000, gt=0)
+    max_chunks: int = Field(default=100_000, gt=0)
+    points_per_unit: int = Field(default=1_000, gt=0)
+    retry_attempts: int = Field(default=5, ge=1)
+    retry_base_delay_s: float = Field(default=0.5, ge=0)
+    retry_max_delay_s: float = Field(default=30.0, ge=0)
+    rate_limit_values_per_s: float = Field(default=0.0, ge=0)
+
+
+class ApiSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=5052, gt=0, lt=65536)
+    url: str = "http://127.0.0.1:5052"
+
+
+class NaiaSettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="NAIA_", env_nested_delimiter="__", frozen=True, extra="forbid"
+    )
+
+    mode: Literal["embedded", "distributed"] = "embedded"
+    log_level: str = "INFO"
+    log_json: bool = False
+    store: StoreSettings = StoreSettings()
+    orchestrator: OrchestratorSettings = OrchestratorSettings()
+    api: ApiSettings = ApiSettings()
+    simulator: SimulatorSettings = SimulatorSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = settings_cls.model_config.get("toml_file")
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file))
+        return tuple(sources)
+
+
+def load_settings(config: Path | None = None, **overrides: Any) -> NaiaSettings:
+    """Build the settings once. ``overrides`` (from CLI flags) beat env vars and the file."""
+    if config is not None and not config.is_file():
+        raise FileNotFoundError(f"config file not found: {config}")
+
+    class _FromFile(NaiaSettings):
+        model_config = SettingsConfigDict(toml_file=config)
+
+    return _FromFile(**overrides) if config else NaiaSettings(**overrides)

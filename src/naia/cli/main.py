@@ -1,0 +1,189 @@
+"""The ``naia`` command."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from naia.api.schemas import StartRequest
+from naia.app.logs import configure_logging
+from naia.app.settings import NaiaSettings, load_settings
+from naia.app.wiring import build_runtime
+from naia.cli.progress import follow, summary
+from naia.domain.errors import NaiaError
+from naia.domain.model import RequestStatus
+
+app = typer.Typer(
+    name="naia",
+    help="Backfill PI historian data into a time-series store: fast, resumable, exactly once.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="TOML settings file")]
+DbOpt = Annotated[Path | None, typer.Option("--db", help="DuckDB file of the embedded store")]
+
+
+def _settings(config: Path | None, db: Path | None = None, **extra: Any) -> NaiaSettings:
+    overrides: dict[str, Any] = dict(extra)
+    if db is not None:
+        overrides["store"] = {"path": db}
+    try:
+        settings = load_settings(config, **overrides)
+    except (FileNotFoundError, ValueError) as exc:
+        _die(str(exc))
+    configure_logging(settings.log_level, settings.log_json)
+    return settings
+
+
+def _die(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(code)
+
+
+@app.command()
+def backfill(
+    connector: Annotated[str, typer.Option(help="Simulator, PIWebApi or PIAfSdk")] = "Simulator",
+    points: Annotated[str, typer.Option(help="comma-separated point names")] = "",
+    start: Annotated[str, typer.Option(help="start, ISO-8601 with zone")] = "",
+    end: Annotated[str, typer.Option(help="end (exclusive), ISO-8601 with zone")] = "",
+    chunk: Annotated[str | None, typer.Option(help="chunk size: 01:00:00, 30.00:00:00, PT1H")] = None,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Run one backfill in the foreground with a progress bar, then print a summary."""
+    settings = _settings(config, db, log_level="WARNING")
+    request = StartRequest(
+        connectorType=connector,
+        pointAddresses=[p for p in points.split(",") if p.strip()] if points else [],
+        startTime=start,
+        endTime=end,
+        chunkSize=chunk,
+    )
+    runtime = build_runtime(settings)
+    try:
+        spec = request.to_spec()
+        runtime.orchestrator.start()
+        view = runtime.orchestrator.submit(spec)
+    except NaiaError as exc:
+        runtime.close()
+        _die(str(exc))
+    console.print(
+        f"Backfill {view.request_id}: {view.point_count} points, {view.total_chunks} chunks "
+        f"→ {settings.store.path}"
+    )
+    began = time.monotonic()
+    try:
+        final = follow(lambda: runtime.orchestrator.get(view.request_id), console)
+    except KeyboardInterrupt:
+        runtime.orchestrator.cancel(view.request_id)
+        final = follow(lambda: runtime.orchestrator.get(view.request_id), console)
+    finally:
+        runtime.close()
+    console.print(summary(final, time.monotonic() - began))
+    if final.status is not RequestStatus.COMPLETED:
+        raise typer.Exit(1)
+
+
+@app.command()
+def resume(db: DbOpt = None, config: ConfigOpt = None) -> None:
+    """Finish, in the foreground, every request that was Queued or Running when NAIA stopped."""
+    settings = _settings(config, db, log_level="WARNING")
+    runtime = build_runtime(settings)
+    try:
+        resumed = runtime.orchestrator.recover()
+        if not resumed:
+            console.print("nothing to resume")
+            return
+        for request_id in resumed:
+            console.print(f"resuming {request_id}")
+        runtime.orchestrator.run_pending()
+        for request_id in resumed:
+            console.print(summary(runtime.orchestrator.get(request_id), 0.0))
+    finally:
+        runtime.close()
+
+
+@app.command()
+def api(
+    host: Annotated[str | None, typer.Option(help="bind address")] = None,
+    port: Annotated[int | None, typer.Option(help="port")] = None,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Serve the HTTP API (and its background worker). OpenAPI docs at /docs."""
+    import uvicorn
+
+    from naia.api.app import create_app
+
+    settings = _settings(config, db)
+    runtime = build_runtime(settings)
+    uvicorn.run(
+        create_app(runtime),
+        host=host or settings.api.host,
+        port=port or settings.api.port,
+        log_level=settings.log_level.lower(),
+    )
+    runtime.store.close()
+
+
+@app.command()
+def sql(
+    query: Annotated[str, typer.Argument(help="SQL to run against the embedded store")],
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Print the result of a query on the embedded DuckDB store (read-only)."""
+    from naia.sinks.duckdb import DuckDbStore
+
+    settings = _settings(config, db, log_level="WARNING")
+    path = settings.store.path
+    if not path.exists():
+        _die(f"no store at {path}; run a backfill first or pass --db")
+    try:
+        store = DuckDbStore(path, read_only=True)
+        names, rows = store.query(query)
+    except Exception as exc:  # DuckDB's own message is the useful one
+        _die(f"query failed: {exc}")
+    store.close()
+    table = Table(*names)
+    for row in rows:
+        table.add_row(*(f"{v:,}" if isinstance(v, int) else str(v) for v in row))
+    console.print(table)
+
+
+@app.command()
+def status(
+    url: Annotated[str | None, typer.Option(help="API base URL")] = None,
+    watch: Annotated[bool, typer.Option("--watch", help="refresh until interrupted")] = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Show the queue and progress of a running `naia api`."""
+    from naia.cli.status import show_status
+
+    settings = _settings(config, log_level="WARNING")
+    show_status(url or settings.api.url, watch, console)
+
+
+def _mount_optional() -> None:
+    """Sub-commands whose modules live beside this one."""
+    try:
+        from naia.cli.services import app as services_app
+
+        app.add_typer(services_app, name="services", help="Start/stop Kafka, QuestDB and Redis")
+    except ImportError:
+        pass
+
+
+_mount_optional()
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""Sink adapters: one technology each (DuckDB embedded store, in-memory; QuestDB, Redis)."""
