@@ -49,7 +49,7 @@ def _mix(seed: int, k: npt.NDArray[np.int64], salt: int) -> U64:
     z += np.uint64((seed * 0x632BE59BD9B4E019 + salt * 0xD1B54A32D192ED03) & (2**64 - 1))
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))  # type: ignore[no-any-return]
+    return z ^ (z >> np.uint64(31))
 
 
 def _uniform(seed: int, k: npt.NDArray[np.int64], salt: int) -> F64:
