@@ -54,7 +54,9 @@ def backfill(
     points: Annotated[str, typer.Option(help="comma-separated point names")] = "",
     start: Annotated[str, typer.Option(help="start, ISO-8601 with zone")] = "",
     end: Annotated[str, typer.Option(help="end (exclusive), ISO-8601 with zone")] = "",
-    chunk: Annotated[str | None, typer.Option(help="chunk size: 01:00:00, 30.00:00:00, PT1H")] = None,
+    chunk: Annotated[
+        str | None, typer.Option(help="chunk size: 01:00:00, 30.00:00:00, PT1H")
+    ] = None,
     db: DbOpt = None,
     config: ConfigOpt = None,
 ) -> None:

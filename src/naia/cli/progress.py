@@ -29,9 +29,7 @@ def _detail(view: RequestView) -> str:
     )
 
 
-def follow(
-    get: Callable[[], RequestView], console: Console, interval: float = 0.2
-) -> RequestView:
+def follow(get: Callable[[], RequestView], console: Console, interval: float = 0.2) -> RequestView:
     """Show a progress bar until the request leaves Queued/Running; return its last view."""
     columns = (
         TextColumn("[bold]{task.description}"),

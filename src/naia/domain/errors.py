@@ -11,7 +11,8 @@
           ├── SourceError        a source answered with something we cannot use
           └── CancelledError     the request was cancelled while a chunk ran
 
-Adapters translate library exceptions at their boundary: ``raise SourceTransientError(...) from exc``.
+Adapters translate library exceptions at their boundary:
+``raise SourceTransientError(...) from exc``.
 """
 
 from __future__ import annotations

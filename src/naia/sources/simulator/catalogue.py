@@ -72,7 +72,14 @@ def find_point(name: str) -> PointDef | None:
         return None
     n = int(match[1])
     return PointDef(
-        key, "Float32", "noisy", 0, 100, 3_600.0 * (1 + n % 24), (n % 97) / 97, units="",
+        key,
+        "Float32",
+        "noisy",
+        0,
+        100,
+        3_600.0 * (1 + n % 24),
+        (n % 97) / 97,
+        units="",
         descriptor=f"Simulated point {n}",
     )
 

@@ -115,9 +115,7 @@ def _values(
     state_index = np.full(n, -1, dtype=np.int32)
     if point.is_digital:
         runs = (slots // 15) + salt_shift
-        state_index = (_mix(seed, runs, _SALT_CODE) % np.uint64(len(point.states))).astype(
-            np.int32
-        )
+        state_index = (_mix(seed, runs, _SALT_CODE) % np.uint64(len(point.states))).astype(np.int32)
         value = np.full(n, np.nan)
         names = point.states
         codes = np.arange(len(point.states), dtype=np.int32)

@@ -1,0 +1,48 @@
+# NAIA — two commands on a fresh machine: `make demo` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+DEMO_DB := var/demo.duckdb
+SEED_POINTS := SINUSOID,CDT158,SINUSOIDU
+
+.PHONY: install demo lint unit test services-up services-down bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev,distributed]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install  ## the seed's Test 1 through the Simulator into the embedded DuckDB store
+	rm -f $(DEMO_DB) $(DEMO_DB).wal
+	$(BIN)/naia backfill --connector Simulator --points $(SEED_POINTS) \
+		--start 2026-01-09T00:00:00Z --end 2026-01-10T00:00:00Z --chunk 01:00:00 --db $(DEMO_DB)
+	$(BIN)/naia sql --db $(DEMO_DB) \
+		"SELECT COUNT(*) FROM point_data WHERE source_address IN ('SINUSOID', 'CDT158', 'SINUSOIDU')"
+
+lint: install
+	$(BIN)/ruff check
+	$(BIN)/ruff format --check
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+unit: install
+	$(BIN)/pytest -m "not services"
+
+test: lint  ## everything: lint, types, layers, unit, contract and integration tests on real services
+	bash scripts/test.sh
+
+services-up: install
+	$(BIN)/naia services up
+
+services-down: install
+	$(BIN)/naia services down
+
+bench: install
+	bash scripts/bench.sh
+
+clean:
+	rm -rf var .mypy_cache .ruff_cache .pytest_cache

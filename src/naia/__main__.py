@@ -1,0 +1,3 @@
+from naia.cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""State adapters: where request records and checkpoints live outside the embedded store."""

@@ -1,0 +1,80 @@
+from datetime import timedelta
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+
+from naia.domain.errors import UnknownPointError
+from naia.sources.simulator import PointOptions, SimulatorSettings, SimulatorSource
+from naia.sources.simulator.settings import REALISTIC
+from tests.conftest import DAY_END, DAY_START, SEED_POINTS
+from tests.contract.source_contract import read_table
+
+
+def test_seed_test1_gives_4320_values() -> None:
+    table = read_table(SimulatorSource(), SEED_POINTS, DAY_START, DAY_END)
+    assert table.num_rows == 4320
+    assert pc.min(table["ts"]).as_py() == DAY_START
+    assert pc.max(table["ts"]).as_py() == DAY_END - timedelta(minutes=1)  # half-open
+
+
+@pytest.mark.parametrize("options", [PointOptions(), REALISTIC])
+def test_any_sub_range_equals_the_slice_of_a_larger_range(options: PointOptions) -> None:
+    source = SimulatorSource(SimulatorSettings(defaults=options, batch_rows=500))
+    points = ("SINUSOID", "CDM158", "BA:PHASE.1", "SIM.7")
+    whole = read_table(source, points, DAY_START, DAY_END)
+    cut = DAY_START + timedelta(hours=7, minutes=13, seconds=17, microseconds=5)
+    parts = pa.concat_tables(
+        [read_table(source, points, DAY_START, cut), read_table(source, points, cut, DAY_END)]
+    ).sort_by([("source_address", "ascending"), ("ts", "ascending"), ("seq", "ascending")])
+    assert parts.equals(whole)
+
+
+def test_realistic_data_has_every_feature() -> None:
+    source = SimulatorSource(SimulatorSettings(defaults=REALISTIC))
+    table = read_table(source, ("SINUSOID", "CDM158"), DAY_START, DAY_START + timedelta(days=7))
+    assert pc.max(table["seq"]).as_py() >= 1  # same-timestamp events
+    bad = table.filter(pc.invert(table["good"]))
+    assert bad.num_rows > 0 and bad["value"].null_count == bad.num_rows
+    assert set(bad["state"].to_pylist()) <= {
+        "I/O Timeout", "No Data", "Pt Created", "Shutdown", "Bad Input"
+    }  # fmt: skip
+    digital = table.filter(pc.equal(table["source_address"], "CDM158"))
+    states = set(digital["state"].to_pylist())
+    assert {"Manual", "Auto"} <= states
+    micros = pc.cast(table["ts"], pa.int64()).to_numpy() % 1_000_000
+    assert (micros == 0).any() and (micros != 0).any()  # whole and fractional seconds
+
+
+def test_irregular_timestamps_are_not_on_a_grid() -> None:
+    options = PointOptions(irregular=True)
+    source = SimulatorSource(SimulatorSettings(points={"SINUSOID": options}))
+    table = read_table(source, ("SINUSOID", "CDT158"), DAY_START, DAY_END)
+    sin = table.filter(pc.equal(table["source_address"], "SINUSOID"))
+    cdt = table.filter(pc.equal(table["source_address"], "CDT158"))
+    assert (pc.cast(sin["ts"], pa.int64()).to_numpy() % 60_000_000 != 0).any()
+    assert (pc.cast(cdt["ts"], pa.int64()).to_numpy() % 60_000_000 == 0).all()
+
+
+def test_values_are_float32_exact_and_in_range() -> None:
+    table = read_table(SimulatorSource(), ("SINUSOID", "CDT158"), DAY_START, DAY_END)
+    values = table["value"].to_numpy()
+    assert (values.astype("float32").astype("float64") == values).all()
+    assert values.min() >= 0 and values.max() <= 250
+
+
+def test_unknown_point_names_the_point() -> None:
+    with pytest.raises(UnknownPointError, match="NOPE"):
+        list(SimulatorSource().read(["SINUSOID", "NOPE"], DAY_START, DAY_END))
+
+
+def test_points_are_case_insensitive_and_keep_the_requested_name() -> None:
+    table = read_table(SimulatorSource(), ("sinusoid",), DAY_START, DAY_END)
+    assert set(table["source_address"].to_pylist()) == {"sinusoid"}
+
+
+def test_batches_are_bounded() -> None:
+    source = SimulatorSource(SimulatorSettings(batch_rows=1000))
+    batches = list(source.read(("SINUSOID",), DAY_START, DAY_START + timedelta(days=3)))
+    assert sum(b.num_rows for b in batches) == 3 * 1440
+    assert max(b.num_rows for b in batches) <= 2000
