@@ -28,7 +28,7 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
     runtime = build_runtime(settings)
     with TestClient(create_app(runtime)) as test_client:
         yield test_client
-    runtime.store.close()
+    runtime.close()
 
 
 def wait_done(client: TestClient, request_id: str, timeout: float = 30) -> dict[str, Any]:

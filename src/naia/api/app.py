@@ -19,8 +19,14 @@ from naia.api.schemas import (
     stats_view,
 )
 from naia.app.wiring import Runtime
-from naia.domain.errors import ConnectorUnavailableError, InvalidRequestError, NotFoundError
+from naia.domain.errors import (
+    ConnectorUnavailableError,
+    InvalidRequestError,
+    NaiaError,
+    NotFoundError,
+)
 from naia.domain.model import RequestStatus
+from naia.orchestrator.views import RequestView
 
 RECENT = 50
 
@@ -87,6 +93,27 @@ def create_app(runtime: Runtime, *, start_worker: bool = True) -> FastAPI:
     return app
 
 
+def with_stored(runtime: Runtime, view: RequestView, body: dict[str, Any]) -> dict[str, Any]:
+    """Distributed mode: add what is queryable in QuestDB next to what was published."""
+    counter = runtime.stored_counter
+    if counter is None:
+        return body
+    try:
+        stored: int | None = counter(view.points, view.start, view.end)
+    except NaiaError:
+        stored = None
+    body["storedValues"] = stored
+    if stored is None:
+        body["storedProgress"] = None
+        body["storedComplete"] = False
+        return body
+    published = view.points_processed
+    share = min(1.0, stored / published) if published else 0.0
+    body["storedProgress"] = round(view.progress * share, 2)
+    body["storedComplete"] = view.status is RequestStatus.COMPLETED and stored >= published
+    return body
+
+
 def _routes(app: FastAPI, runtime: Runtime) -> None:
     orch = runtime.orchestrator
 
@@ -99,7 +126,7 @@ def _routes(app: FastAPI, runtime: Runtime) -> None:
     def status() -> JSONResponse:
         views = orch.requests()
         stats = orch.stats()
-        active = [request_view(v) for v in views if v.status.is_active]
+        active = [with_stored(runtime, v, request_view(v)) for v in views if v.status.is_active]
         recent = [request_view(v) for v in views if not v.status.is_active][-RECENT:]
         return ok(
             {
@@ -112,7 +139,8 @@ def _routes(app: FastAPI, runtime: Runtime) -> None:
 
     @app.get("/api/backfill/request/{requestId}", tags=["backfill"])
     def get_request(requestId: str) -> JSONResponse:  # noqa: N803
-        return ok(request_view(orch.get(requestId), detail=True))
+        view = orch.get(requestId)
+        return ok(with_stored(runtime, view, request_view(view, detail=True)))
 
     @app.get("/api/backfill/request/{requestId}/chunks", tags=["backfill"])
     def get_chunks(requestId: str) -> JSONResponse:  # noqa: N803

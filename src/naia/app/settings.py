@@ -16,7 +16,13 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from naia.services.settings import ServicesSettings
+from naia.sinks.questdb.settings import QuestDbSettings
+from naia.sinks.redis.settings import RedisSettings
+from naia.sources.afsdk.settings import AfSdkSettings
+from naia.sources.piwebapi.settings import PiWebApiSettings
 from naia.sources.simulator.settings import SimulatorSettings
+from naia.transports.kafka.settings import KafkaSettings
 
 
 class _Section(BaseModel):
@@ -55,6 +61,12 @@ class NaiaSettings(BaseSettings):
     orchestrator: OrchestratorSettings = OrchestratorSettings()
     api: ApiSettings = ApiSettings()
     simulator: SimulatorSettings = SimulatorSettings()
+    piwebapi: PiWebApiSettings | None = None
+    afsdk: AfSdkSettings = AfSdkSettings()
+    kafka: KafkaSettings = KafkaSettings()
+    questdb: QuestDbSettings = QuestDbSettings()
+    redis: RedisSettings = RedisSettings()
+    services: ServicesSettings = ServicesSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from naia.app.settings import NaiaSettings
 from naia.domain.errors import ConnectorUnavailableError
 from naia.domain.model import ConnectorType
-from naia.domain.ports import Source
+from naia.domain.ports import ChunkWriter, Source, StateStore
 from naia.orchestrator import Orchestrator, OrchestratorConfig, RetryPolicy
 from naia.planner import Limits
-from naia.sinks.duckdb import DuckDbStore
+from naia.sources.afsdk import AfSdk, AfSdkSettings, AfSdkSource, load_sdk
 from naia.sources.simulator import SimulatorSource
+
+AfSdkLoader = Callable[[AfSdkSettings], AfSdk]
+StoredCounter = Callable[[tuple[str, ...], datetime, datetime], int]
 
 
 class SourceCatalog:
     """A SourceProvider over the connectors this installation can run."""
 
-    def __init__(self, settings: NaiaSettings) -> None:
+    def __init__(self, settings: NaiaSettings, afsdk_loader: AfSdkLoader | None = None) -> None:
         self._settings = settings
+        self._afsdk_loader = afsdk_loader or load_sdk
+        self._afsdk: AfSdk | None = None
+        self._lock = threading.Lock()
 
     def availability(self) -> dict[str, str | None]:
         """Connector type → None when available, else the reason it is not."""
@@ -32,14 +41,30 @@ class SourceCatalog:
         return result
 
     def check(self, connector_type: ConnectorType) -> None:
-        if connector_type is ConnectorType.SIMULATOR:
-            return
-        raise ConnectorUnavailableError(
-            f"connectorType '{connector_type.value}' is not available in this installation"
-        )
+        if connector_type is ConnectorType.PI_WEB_API and self._settings.piwebapi is None:
+            raise ConnectorUnavailableError(
+                "PIWebApi is not configured in this installation: set [piwebapi] base_url and "
+                "data_archive in the config file (or NAIA_PIWEBAPI__BASE_URL and "
+                "NAIA_PIWEBAPI__DATA_ARCHIVE)"
+            )
+        if connector_type is ConnectorType.PI_AF_SDK:
+            self._sdk()
+
+    def _sdk(self) -> AfSdk:
+        with self._lock:
+            if self._afsdk is None:
+                self._afsdk = self._afsdk_loader(self._settings.afsdk)
+            return self._afsdk
 
     def open(self, connector_type: ConnectorType) -> Source:
         self.check(connector_type)
+        if connector_type is ConnectorType.PI_WEB_API:
+            from naia.sources.piwebapi import PiWebApiSource
+
+            assert self._settings.piwebapi is not None
+            return PiWebApiSource(self._settings.piwebapi)
+        if connector_type is ConnectorType.PI_AF_SDK:
+            return AfSdkSource(self._settings.afsdk, self._sdk())
         return SimulatorSource(self._settings.simulator)
 
 
@@ -59,15 +84,51 @@ class Runtime:
     settings: NaiaSettings
     orchestrator: Orchestrator
     sources: SourceCatalog
-    store: DuckDbStore
+    closers: list[Callable[[], None]] = field(default_factory=list)
+    stored_counter: StoredCounter | None = None
+    _closed: threading.Event = field(default_factory=threading.Event)
 
     def close(self) -> None:
+        if self._closed.is_set():
+            return
+        self._closed.set()
         self.orchestrator.stop()
-        self.store.close()
+        for close in reversed(self.closers):
+            close()
 
 
 def build_runtime(settings: NaiaSettings) -> Runtime:
-    store = DuckDbStore(settings.store.path)
     sources = SourceCatalog(settings)
-    orchestrator = Orchestrator(sources, store, store, orchestrator_config(settings))
-    return Runtime(settings, orchestrator, sources, store)
+    if settings.mode == "distributed":
+        writer, state, closers, counter = _distributed(settings)
+    else:
+        writer, state, closers, counter = _embedded(settings)
+    orchestrator = Orchestrator(sources, writer, state, orchestrator_config(settings))
+    return Runtime(settings, orchestrator, sources, closers, counter)
+
+
+_Parts = tuple[ChunkWriter, StateStore, list[Callable[[], None]], StoredCounter | None]
+
+
+def _embedded(settings: NaiaSettings) -> _Parts:
+    from naia.sinks.duckdb import DuckDbStore
+
+    store = DuckDbStore(settings.store.path)
+    return store, store, [store.close], None
+
+
+def _distributed(settings: NaiaSettings) -> _Parts:
+    from naia.sinks.questdb.sink import ensure_table, stored_count
+    from naia.transports.kafka.state import KafkaStateStore
+    from naia.transports.kafka.topics import ensure_topics
+    from naia.transports.kafka.writer import KafkaChunkWriter
+
+    ensure_topics(settings.kafka)
+    ensure_table(settings.questdb)
+    writer = KafkaChunkWriter(settings.kafka)
+    state = KafkaStateStore(settings.kafka)
+
+    def counter(points: tuple[str, ...], start: datetime, end: datetime) -> int:
+        return stored_count(settings.questdb, points, start, end)
+
+    return writer, state, [writer.close, state.close], counter

@@ -118,6 +118,9 @@ def api(
     host: Annotated[str | None, typer.Option(help="bind address")] = None,
     port: Annotated[int | None, typer.Option(help="port")] = None,
     db: DbOpt = None,
+    mode: Annotated[
+        str | None, typer.Option(help="embedded (DuckDB) or distributed (Kafka)")
+    ] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Serve the HTTP API (and its background worker). OpenAPI docs at /docs."""
@@ -125,15 +128,30 @@ def api(
 
     from naia.api.app import create_app
 
-    settings = _settings(config, db)
-    runtime = build_runtime(settings)
+    settings = _settings(config, db, **({"mode": mode} if mode else {}))
+    try:
+        runtime = build_runtime(settings)
+    except NaiaError as exc:
+        _die(str(exc), 1)
     uvicorn.run(
         create_app(runtime),
         host=host or settings.api.host,
         port=port or settings.api.port,
         log_level=settings.log_level.lower(),
     )
-    runtime.store.close()
+    runtime.close()
+
+
+@app.command()
+def ingest(config: ConfigOpt = None) -> None:
+    """Run the ingestion worker: Kafka (live first, then backfill) → QuestDB + Redis."""
+    from naia.app.ingest import run_worker
+
+    settings = _settings(config)
+    try:
+        run_worker(settings)
+    except NaiaError as exc:
+        _die(str(exc), 1)
 
 
 @app.command()

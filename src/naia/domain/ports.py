@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -60,3 +61,39 @@ class SourceProvider(Protocol):
         ...
 
     def open(self, connector_type: ConnectorType) -> Source: ...
+
+
+@dataclass(frozen=True, slots=True)
+class InboxMessage:
+    """A message as the ingestion worker sees it, whatever carried it."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    headers: dict[str, bytes]
+
+
+class Inbox(Protocol):
+    """Where the ingestion worker takes messages from; live data comes first."""
+
+    def poll(self, max_messages: int, timeout: float) -> list[InboxMessage]: ...
+
+    def commit(self) -> None:
+        """Mark everything polled so far as done (after the sinks flushed)."""
+        ...
+
+    def dead_letter(self, message: InboxMessage, reason: str) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class Sink(Protocol):
+    """A store the ingestion worker writes: buffer with ``write``, make durable with ``flush``."""
+
+    def write(self, batch: pa.RecordBatch) -> None: ...
+
+    def flush(self) -> None: ...
+
+    def close(self) -> None: ...

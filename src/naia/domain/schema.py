@@ -65,9 +65,12 @@ def point_batch(
         pa.array(np.zeros(n, dtype=np.int32)), pa.array([point], type=pa.string())
     )
     value_arr = pa.array(value, type=pa.float64(), from_pandas=True)
-    state_arr = state if isinstance(state, pa.Array) else pa.array(state, type=pa.string())
     if state is None:
         state_arr = pa.nulls(n, type=pa.string())
+    elif isinstance(state, pa.Array):
+        state_arr = state
+    else:
+        state_arr = pa.array(state, type=pa.string())
     return pa.RecordBatch.from_arrays(
         [
             pa.array(ts_us, type=pa.int64()).cast(TIMESTAMP_TYPE),

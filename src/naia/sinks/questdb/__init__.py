@@ -1,0 +1,1 @@
+"""QuestDB sink: ILP over HTTP, columnar (dataframe) ingestion into point_data."""

@@ -1,0 +1,30 @@
+"""QuestDB settings (one section of the app settings)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+
+class QuestDbSettings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    host: str = "127.0.0.1"
+    http_port: int = Field(default=19000, gt=0, lt=65536)
+    table: str = "point_data"
+    username: str | None = None
+    password: SecretStr | None = None
+    auto_flush_rows: int = Field(default=100_000, gt=0)
+    request_timeout_s: float = Field(default=30.0, gt=0)
+
+    @property
+    def http_url(self) -> str:
+        return f"http://{self.host}:{self.http_port}"
+
+    def ilp_conf(self) -> str:
+        conf = (
+            f"http::addr={self.host}:{self.http_port};auto_flush_rows={self.auto_flush_rows};"
+            f"auto_flush_interval=off;retry_timeout=20000;"
+        )
+        if self.username and self.password:
+            conf += f"username={self.username};password={self.password.get_secret_value()};"
+        return conf

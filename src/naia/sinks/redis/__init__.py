@@ -1,0 +1,1 @@
+"""Redis sink: latest value per point, compare-and-set on timestamp inside Redis."""

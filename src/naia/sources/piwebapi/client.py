@@ -1,0 +1,326 @@
+"""HTTP to PI Web API: one ``httpx.Client``, auth, TLS, retries and a values/s token bucket.
+
+Every call takes a ``decode`` function that runs inside the retry loop, so a truncated body or
+a ``WebException`` with a 5xx status inside a 200 is retried like a 503. What leaves here:
+
+- the decoded value;
+- :class:`PageSizeTooLargeError` (400 "... greater than the maximum allowed (N)"): the caller
+  lowers maxCount and asks again;
+- ``SourceTransientError`` once the attempts are used up (the orchestrator retries the chunk);
+- ``SourceError`` for what retrying cannot fix (401, 403, a bad WebID, an unexpected shape);
+- ``ConnectorUnavailableError`` when the auth library the settings ask for is not installed.
+
+Credentials live in the ``httpx.Auth`` object only: never in a URL, a log line or a message.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import importlib
+import logging
+import random
+import re
+import ssl
+import threading
+import time
+from collections.abc import Callable, Generator, Sequence
+from datetime import UTC, datetime
+from types import ModuleType
+from typing import TypeVar, cast
+from urllib.parse import urlencode
+
+import httpx
+import msgspec
+from pydantic import SecretStr
+
+from naia.domain.errors import ConnectorUnavailableError, SourceError, SourceTransientError
+from naia.sources.piwebapi.decode import WebException, error_message
+from naia.sources.piwebapi.settings import PiWebApiSettings, RetrySettings
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Params = Sequence[tuple[str, str]]
+Importer = Callable[[str], ModuleType]
+
+KERBEROS_PIN = "httpx-gssapi==0.6"
+NTLM_PIN = "httpx-ntlm==1.4.0"
+_MAX_ALLOWED = re.compile(r"maximum allowed \(?\s*(\d+)", re.IGNORECASE)
+_RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+
+class RetryableError(Exception):
+    """Worth another attempt of the same request (internal to the connector)."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class PageSizeTooLargeError(Exception):
+    """The server refused maxCount; ``limit`` is its maximum when the message names one."""
+
+    def __init__(self, message: str, limit: int | None) -> None:
+        super().__init__(message)
+        self.limit = limit
+
+
+class BearerAuth(httpx.Auth):
+    """``Authorization: Bearer <token>``; the token stays a SecretStr until it is sent."""
+
+    def __init__(self, token: SecretStr) -> None:
+        self._token = token
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = f"Bearer {self._token.get_secret_value()}"
+        yield request
+
+
+class TokenBucket:
+    """Values per second, shared by every thread of one source; ``rate`` 0 turns it off.
+
+    The cost of a response is known only once it is decoded, so requests wait while the bucket
+    is in debt and each response then pays for its values (bursts up to one second's worth).
+    """
+
+    def __init__(
+        self,
+        rate: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._rate = rate
+        self._clock = clock
+        self._sleep = sleep
+        self._tokens = rate
+        self._stamp = clock()
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        if self._rate <= 0:
+            return
+        with self._lock:
+            self._refill()
+            debt = -self._tokens
+        if debt > 0:
+            self._sleep(debt / self._rate)
+
+    def spend(self, values: int) -> None:
+        if self._rate <= 0:
+            return
+        with self._lock:
+            self._refill()
+            self._tokens -= values
+
+    def _refill(self) -> None:
+        now = self._clock()
+        self._tokens = min(self._rate, self._tokens + (now - self._stamp) * self._rate)
+        self._stamp = now
+
+
+class PiWebApiClient:
+    """Synchronous, thread-safe; one connection pool sized to ``max_concurrency``."""
+
+    def __init__(
+        self,
+        settings: PiWebApiSettings,
+        transport: httpx.BaseTransport | None = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+        importer: Importer = importlib.import_module,
+    ) -> None:
+        self._settings = settings
+        self._retry = settings.retries
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self.bucket = TokenBucket(settings.rate_limit_values_per_s, sleep=sleep)
+        self._http = httpx.Client(
+            base_url=settings.base_url,
+            auth=build_auth(settings, importer),
+            verify=tls_verify(settings),
+            timeout=httpx.Timeout(settings.read_timeout_s, connect=settings.connect_timeout_s),
+            limits=httpx.Limits(
+                max_connections=settings.max_concurrency,
+                max_keepalive_connections=settings.max_concurrency,
+            ),
+            headers={
+                "Accept": "application/json",
+                "User-Agent": settings.user_agent,
+                "X-Requested-With": "XMLHttpRequest",
+            },
+            transport=transport,
+        )
+
+    @property
+    def base_url(self) -> str:
+        return self._settings.base_url
+
+    @property
+    def retry(self) -> RetrySettings:
+        return self._retry
+
+    def get(self, path: str, params: Params, decode: Callable[[bytes], T]) -> T:
+        return self._call(
+            lambda: self._http.build_request("GET", path, params=urlencode(params)), decode
+        )
+
+    def post(self, path: str, body: bytes, decode: Callable[[bytes], T]) -> T:
+        headers = {"Content-Type": "application/json"}
+        return self._call(
+            lambda: self._http.build_request("POST", path, content=body, headers=headers), decode
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _call(self, build: Callable[[], httpx.Request], decode: Callable[[bytes], T]) -> T:
+        last = RetryableError("no attempt made")
+        what = ""
+        for attempt in range(1, self._retry.max_attempts + 1):
+            if attempt > 1:
+                self._sleep(backoff(self._retry, attempt - 1, last.retry_after, self._rng))
+            self.bucket.wait()
+            request = build()
+            what = f"{request.method} {request.url.path}"
+            try:
+                return self._attempt(request, what, decode)
+            except RetryableError as exc:
+                last = exc
+                log.warning("PI Web API %s, attempt %d: %s", what, attempt, exc.reason)
+        raise SourceTransientError(
+            f"PI Web API {what} failed after {self._retry.max_attempts} attempt(s): {last.reason}",
+            retry_after=last.retry_after,
+        )
+
+    def _attempt(self, request: httpx.Request, what: str, decode: Callable[[bytes], T]) -> T:
+        try:
+            response = self._http.send(request)
+        except httpx.TimeoutException as exc:
+            raise RetryableError(f"timed out ({type(exc).__name__})") from exc
+        except (httpx.TransportError, httpx.DecodingError) as exc:
+            raise RetryableError(f"connection failed ({type(exc).__name__}: {exc})") from exc
+        if response.status_code not in (200, 207):
+            raise_for_status(
+                response.status_code,
+                error_message(response.content),
+                parse_retry_after(response.headers.get("Retry-After"), self._retry),
+                what,
+            )
+        try:
+            return decode(response.content)
+        except msgspec.ValidationError as exc:
+            raise SourceError(f"PI Web API {what}: unexpected response: {exc}") from exc
+        except msgspec.DecodeError as exc:
+            raise RetryableError(f"truncated or malformed body ({exc})") from exc
+
+
+def raise_for_status(status: int, message: str, retry_after: float | None, what: str) -> None:
+    """Translate a non-success status (of a response, a batch item or a WebException)."""
+    if status in (200, 207):
+        return
+    if status in _RETRY_STATUSES or status >= 500:
+        raise RetryableError(f"HTTP {status}: {message}", retry_after)
+    if status == 400:
+        match = _MAX_ALLOWED.search(message)
+        if match is not None or "maximum allowed" in message.lower():
+            raise PageSizeTooLargeError(message, int(match[1]) if match else None)
+        raise SourceError(f"PI Web API rejected {what} (400): {message}")
+    if status == 401:
+        raise SourceError(
+            f"PI Web API refused authentication for {what} (401): {message}. Check the auth "
+            "setting and its username/password or token; with Kerberos, the ticket (klist) and "
+            "the service principal of the PI Web API host."
+        )
+    if status == 403:
+        raise SourceError(
+            f"PI Web API forbade {what} (403): {message}. Either the account may not read these "
+            "points, or the request lacked the X-Requested-With header that PI Web API's CSRF "
+            "defence requires on every non-GET (NAIA sends it; a proxy may strip it)."
+        )
+    if status == 404:
+        raise SourceError(
+            f"PI Web API {what} not found (404): {message}. Does base_url end with /piwebapi?"
+        )
+    if status == 413:
+        raise SourceError(f"PI Web API {what} too large (413); lower points_per_request")
+    raise SourceError(f"PI Web API {what} failed ({status}): {message}")
+
+
+def raise_for_web_exception(exc: WebException, what: str) -> None:
+    """A ``WebException`` inside a 200: 5xx → retry, 400 max allowed → smaller pages, else fail."""
+    message = "; ".join(exc.Errors) or "no message"
+    raise_for_status(exc.StatusCode, message, None, what)
+    raise SourceError(f"PI Web API {what} reported an error ({exc.StatusCode}): {message}")
+
+
+def parse_retry_after(value: str | None, retry: RetrySettings) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date), capped."""
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(text)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    return min(max(seconds, 0.0), retry.retry_after_max_s)
+
+
+def backoff(
+    retry: RetrySettings, failures: int, retry_after: float | None, rng: random.Random
+) -> float:
+    """The server's Retry-After when given, else equal-jitter exponential backoff."""
+    if retry_after is not None:
+        return retry_after
+    cap = min(retry.backoff_max_s, retry.backoff_base_s * 2.0 ** (failures - 1))
+    return cap / 2 + rng.random() * cap / 2
+
+
+def tls_verify(settings: PiWebApiSettings) -> ssl.SSLContext | bool:
+    if settings.ca_bundle is not None:
+        try:
+            return ssl.create_default_context(cafile=str(settings.ca_bundle))
+        except (OSError, ssl.SSLError) as exc:
+            raise SourceError(f"ca_bundle {settings.ca_bundle} cannot be used: {exc}") from exc
+    if not settings.verify_tls:
+        log.warning("TLS certificate verification is OFF for %s", settings.base_url)
+    return settings.verify_tls
+
+
+def build_auth(settings: PiWebApiSettings, importer: Importer) -> httpx.Auth | None:
+    if settings.auth == "none":
+        return None
+    if settings.auth == "bearer":
+        return BearerAuth(_need(settings.token, "token"))
+    if settings.auth == "kerberos":
+        gssapi = _optional(importer, "httpx_gssapi", KERBEROS_PIN, "kerberos")
+        return cast(httpx.Auth, gssapi.HTTPSPNEGOAuth(mutual_authentication=gssapi.OPTIONAL))
+    username = _need(settings.username, "username").get_secret_value()
+    password = _need(settings.password, "password").get_secret_value()
+    if settings.auth == "ntlm":
+        ntlm = _optional(importer, "httpx_ntlm", NTLM_PIN, "ntlm")
+        return cast(httpx.Auth, ntlm.HttpNtlmAuth(username, password))
+    return httpx.BasicAuth(username, password)
+
+
+def _need(secret: SecretStr | None, name: str) -> SecretStr:
+    if secret is None:
+        raise SourceError(f"PI Web API auth needs {name}")
+    return secret
+
+
+def _optional(importer: Importer, module: str, pin: str, auth: str) -> ModuleType:
+    try:
+        return importer(module)
+    except ImportError as exc:
+        raise ConnectorUnavailableError(
+            f"PI Web API auth '{auth}' needs the {pin.split('==', maxsplit=1)[0]} package: "
+            f"pip install {pin} (see docs/piwebapi.md)"
+        ) from exc

@@ -1,0 +1,250 @@
+"""PI Web API JSON → numpy/Arrow columns, fast.
+
+Bodies are decoded by typed msgspec Structs (``gc=False``): ``Value`` is a union, so numbers,
+digital/system states (``{"Name","Value","IsSystem"}``), strings and nulls all decode in one pass.
+Columns are then pulled out with one list comprehension each; the common all-numbers page goes
+straight into a float64 buffer, and only pages holding states take a second, per-state pass.
+Timestamps stay strings until a vectorised Arrow cast (``...Z``, no fraction or up to 7
+fractional digits) to nanoseconds, floored to microseconds.
+
+A decode that fails because the bytes are not JSON (a truncated body) raises
+``msgspec.DecodeError``; one that fails because the JSON has an unexpected shape raises
+``msgspec.ValidationError`` (a subclass): callers retry the first and give up on the second.
+"""
+
+from __future__ import annotations
+
+import re
+from array import array
+from dataclasses import dataclass
+from datetime import datetime
+from typing import cast
+
+import msgspec
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from naia.domain.timeparse import to_us
+
+I64 = npt.NDArray[np.int64]
+F64 = npt.NDArray[np.float64]
+Bools = npt.NDArray[np.bool_]
+
+_NS_UTC = pa.timestamp("ns", tz="UTC")
+_NAN = float("nan")
+
+
+class State(msgspec.Struct, gc=False):
+    """A digital or system state: ``{"Name": "I/O Timeout", "Value": 246, "IsSystem": true}``."""
+
+    Name: str = ""
+    Value: int | None = None
+    IsSystem: bool = False
+
+
+class WebException(msgspec.Struct, gc=False):
+    """A failure reported inside a 200 (on the body or on one stream)."""
+
+    StatusCode: int = 0
+    Errors: list[str] = []
+
+
+class TimedValue(msgspec.Struct, gc=False):
+    Timestamp: str
+    Value: float | bool | str | State | None = None
+    Good: bool = True
+    Questionable: bool = False
+    Substituted: bool = False
+    Annotated: bool = False
+
+
+class StreamValues(msgspec.Struct, gc=False):
+    """One stream's values (``/streams/{id}/recorded`` or one item of a streamset)."""
+
+    Items: list[TimedValue] = []
+    WebId: str | None = None
+    WebException: WebException | None = None
+    Errors: list[str] | None = None
+    Message: str | None = None
+
+
+class StreamSet(msgspec.Struct, gc=False):
+    """``/streamsets/recorded``: one StreamValues per requested WebId, in request order."""
+
+    Items: list[StreamValues] = []
+    WebException: WebException | None = None
+
+
+class BatchResponse(msgspec.Struct, gc=False):
+    """One sub-response of ``POST /batch``; failed ones carry a string or ``{"Errors"}``."""
+
+    Status: int
+    Headers: dict[str, str] = {}
+    Content: StreamValues | str | None = None
+
+
+class PointObject(msgspec.Struct, gc=False):
+    WebId: str = ""
+    Name: str | None = None
+
+
+class Errors(msgspec.Struct, gc=False):
+    Errors: list[str] = []
+
+
+class PointItem(msgspec.Struct, gc=False):
+    """One item of ``/points/multiple``: ``Object`` when found, else ``Exception``."""
+
+    Identifier: str | None = None
+    Object: PointObject | None = None
+    Exception: Errors | None = None
+
+
+class PointItems(msgspec.Struct, gc=False):
+    Items: list[PointItem] = []
+    WebException: WebException | None = None
+
+
+class ErrorBody(msgspec.Struct, gc=False):
+    """Error bodies: ``{"Errors": [...]}`` or ``{"Message": "..."}``."""
+
+    Errors: list[str] | None = None
+    Message: str | None = None
+
+
+STREAMSET = msgspec.json.Decoder(StreamSet)
+STREAM = msgspec.json.Decoder(StreamValues)
+BATCH = msgspec.json.Decoder(dict[str, BatchResponse])
+POINTS = msgspec.json.Decoder(PointItems)
+_ERROR_BODY = msgspec.json.Decoder(ErrorBody)
+
+
+@dataclass(frozen=True, slots=True)
+class Columns:
+    """One stream page as columns; ``state`` is an Arrow string array (nulls for numbers)."""
+
+    ts_us: I64
+    value: F64
+    state: pa.Array
+    good: Bools
+    questionable: Bools
+    substituted: Bools
+    annotated: Bools
+
+    def __len__(self) -> int:
+        return int(self.ts_us.shape[0])
+
+    def slice(self, start: int, stop: int) -> Columns:
+        return Columns(
+            self.ts_us[start:stop],
+            self.value[start:stop],
+            self.state.slice(start, stop - start),
+            self.good[start:stop],
+            self.questionable[start:stop],
+            self.substituted[start:stop],
+            self.annotated[start:stop],
+        )
+
+
+def columns(items: list[TimedValue]) -> Columns:
+    """Columns of one stream's values (no Python object per value survives this call)."""
+    n = len(items)
+    value, state = _values([t.Value for t in items])
+    good = _bools([t.Good for t in items])
+    questionable, substituted, annotated = _rare_flags(items, n)
+    return Columns(
+        timestamps_us([t.Timestamp for t in items]),
+        value,
+        state,
+        good,
+        questionable,
+        substituted,
+        annotated,
+    )
+
+
+def _bools(flags: list[bool]) -> Bools:
+    return np.frombuffer(bytes(flags), dtype=np.bool_)
+
+
+def _rare_flags(items: list[TimedValue], n: int) -> tuple[Bools, Bools, Bools]:
+    """Questionable/Substituted/Annotated: almost always false, so test all three at once."""
+    if True not in [t.Questionable or t.Substituted or t.Annotated for t in items]:
+        falses = np.zeros(n, dtype=np.bool_)
+        return falses, falses, falses
+    return (
+        _bools([t.Questionable for t in items]),
+        _bools([t.Substituted for t in items]),
+        _bools([t.Annotated for t in items]),
+    )
+
+
+def _values(values: list[float | bool | str | State | None]) -> tuple[F64, pa.Array]:
+    """Numbers → float64 (states, strings, nulls → NaN, made NULL later); names → ``state``."""
+    try:
+        # array('d') takes floats (and the rare bool) and refuses anything else, strings too.
+        numbers = np.frombuffer(array("d", cast(list[float], values)), dtype=np.float64)
+        return numbers, pa.nulls(len(values), type=pa.string())
+    except TypeError:
+        return _mixed_values(values)
+
+
+def _mixed_values(values: list[float | bool | str | State | None]) -> tuple[F64, pa.Array]:
+    names: list[str | None] = [None] * len(values)
+    numbers = cast(list[float], values)  # overwritten in place below
+    for i in [i for i, v in enumerate(values) if type(v) is not float]:
+        item = values[i]
+        if isinstance(item, State):
+            names[i] = item.Name
+            numbers[i] = _NAN
+        elif isinstance(item, str):
+            names[i] = item
+            numbers[i] = _NAN
+        elif item is None:
+            numbers[i] = _NAN
+        else:
+            numbers[i] = float(item)
+    return np.frombuffer(array("d", numbers), dtype=np.float64), pa.array(names, pa.string())
+
+
+def timestamps_us(stamps: list[str]) -> I64:
+    """ISO-8601 UTC strings → µs since the epoch (sub-µs digits floored away)."""
+    if not stamps:
+        return np.zeros(0, dtype=np.int64)
+    try:
+        ns = pc.cast(pa.array(stamps, type=pa.string()), _NS_UTC)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return np.fromiter((_slow_timestamp_us(s) for s in stamps), np.int64, len(stamps))
+    raw: I64 = ns.cast(pa.int64()).to_numpy(zero_copy_only=False)
+    return raw // 1000
+
+
+_STAMP = re.compile(
+    r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$", re.ASCII
+)
+
+
+def _slow_timestamp_us(text: str) -> int:
+    """One timestamp outside the fast path (years past 2262, an offset instead of Z)."""
+    match = _STAMP.match(text)
+    if match is None:
+        raise msgspec.ValidationError(f"not a PI Web API timestamp: {text!r}")
+    zone = "+00:00" if match[3] == "Z" else match[3]
+    whole = datetime.fromisoformat(match[1] + zone)
+    micro = int((match[2] or "0").ljust(6, "0")[:6])
+    return to_us(whole) + micro
+
+
+def error_message(body: bytes, limit: int = 500) -> str:
+    """The server's own words from an error body (``Errors`` or ``Message``), else the text."""
+    try:
+        parsed = _ERROR_BODY.decode(body)
+    except msgspec.DecodeError:
+        return body[:limit].decode("utf-8", "replace").strip()
+    if parsed.Errors:
+        return "; ".join(parsed.Errors)[:limit]
+    if parsed.Message:
+        return parsed.Message[:limit]
+    return body[:limit].decode("utf-8", "replace").strip()

@@ -1,0 +1,210 @@
+"""PiWebApiSource: recorded history from AVEVA/OSIsoft PI Web API (connectorType ``PIWebApi``).
+
+Points are split into groups of ``points_per_request`` streams; each group pages through the
+window (see ``paging``) and up to ``max_concurrency`` groups run at once on worker threads. The
+iterator stays synchronous: batches come back through a queue holding at most
+``max_concurrency`` of them, so memory is bounded by the page size, not the window.
+"""
+
+from __future__ import annotations
+
+import importlib
+import queue
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from types import TracebackType
+
+import httpx
+import pyarrow as pa
+
+from naia.domain.errors import SourceError, UnknownPointError
+from naia.domain.timeparse import to_us
+from naia.sources.piwebapi.client import Importer, PiWebApiClient, raise_for_web_exception
+from naia.sources.piwebapi.decode import POINTS, PointItems
+from naia.sources.piwebapi.paging import PageSizer, read_group
+from naia.sources.piwebapi.settings import PiWebApiSettings
+from naia.sources.piwebapi.webid import path_webid, point_path
+
+LOOKUP_CHUNK = 50  # paths per /points/multiple request: keeps the URL well under 4 KB
+LOOKUP_FIELDS = "Items.Identifier;Items.Object.WebId;Items.Exception"
+
+Task = Callable[[], Iterator[pa.RecordBatch]]
+
+
+class PiWebApiSource:
+    """A Source over PI Web API. ``transport`` lets tests serve it with ``httpx.MockTransport``."""
+
+    def __init__(
+        self,
+        settings: PiWebApiSettings,
+        transport: httpx.BaseTransport | None = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+        importer: Importer = importlib.import_module,
+    ) -> None:
+        self._settings = settings
+        self._client = PiWebApiClient(settings, transport, sleep=sleep, rng=rng, importer=importer)
+        self._sizer = PageSizer(settings.page_size)
+        self._webids: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def page_size(self) -> int:
+        """maxCount now in use (lower than configured once the server refused it)."""
+        return self._sizer.current
+
+    def check_points(self, points: Sequence[str]) -> None:
+        """Resolve every point with the server; UnknownPointError names all unknown ones."""
+        self._lookup(points)
+
+    def read(
+        self, points: Sequence[str], start: datetime, end: datetime
+    ) -> Iterator[pa.RecordBatch]:
+        start_us, end_us = to_us(start), to_us(end)
+        if not points or end_us <= start_us:
+            return iter(())
+        streams = self._streams(points)
+        size = self._settings.points_per_request
+        tasks: list[Task] = [
+            partial(read_group, self._client, self._sizer, streams[i : i + size], start_us, end_us)
+            for i in range(0, len(streams), size)
+        ]
+        return fan_out(tasks, self._settings.max_concurrency)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> PiWebApiSource:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _streams(self, points: Sequence[str]) -> list[tuple[str, str]]:
+        """(point as requested, WebId) for each point, in order."""
+        paths = [point_path(self._settings.data_archive, p) for p in points]
+        if self._settings.webid_mode == "path":
+            return [(p, path_webid(path)) for p, path in zip(points, paths, strict=True)]
+        self._lookup(points)
+        return [(p, self._webids[path.upper()]) for p, path in zip(points, paths, strict=True)]
+
+    def _lookup(self, points: Sequence[str]) -> None:
+        archive = self._settings.data_archive
+        with self._lock:
+            missing = [p for p in points if point_path(archive, p).upper() not in self._webids]
+        unknown: list[str] = []
+        for i in range(0, len(missing), LOOKUP_CHUNK):
+            found = self._lookup_chunk(missing[i : i + LOOKUP_CHUNK])
+            with self._lock:
+                self._webids.update({k: v for k, v in found.items() if v is not None})
+            unknown += [p for p in missing[i : i + LOOKUP_CHUNK] if found[_key(archive, p)] is None]
+        if unknown:
+            raise UnknownPointError(unknown)
+
+    def _lookup_chunk(self, points: list[str]) -> dict[str, str | None]:
+        """Upper-cased path → WebId (None when the server does not know the point)."""
+        paths = [point_path(self._settings.data_archive, p) for p in points]
+        params = [("path", path) for path in paths] + [("selectedFields", LOOKUP_FIELDS)]
+        items = self._client.get("/points/multiple", params, POINTS.decode)
+        return _webids_by_path(items, paths)
+
+
+def _key(archive: str, point: str) -> str:
+    return point_path(archive, point).upper()
+
+
+def _webids_by_path(items: PointItems, paths: list[str]) -> dict[str, str | None]:
+    what = "GET /points/multiple"
+    if items.WebException is not None:
+        raise_for_web_exception(items.WebException, what)
+    if len(items.Items) != len(paths):
+        raise SourceError(f"PI Web API {what} returned {len(items.Items)} items for {len(paths)}")
+    return {
+        path.upper(): item.Object.WebId if item.Object is not None and item.Object.WebId else None
+        for path, item in zip(paths, items.Items, strict=True)
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class _Failed:
+    error: BaseException
+
+
+_DONE = object()
+_PUT_POLL_S = 0.1
+
+
+def fan_out(tasks: Sequence[Task], workers: int) -> Iterator[pa.RecordBatch]:
+    """Run ``tasks`` on up to ``workers`` threads; yield their batches as they come."""
+    if workers <= 1 or len(tasks) <= 1:
+        return (batch for task in tasks for batch in task())
+    return _threaded(tasks, min(workers, len(tasks)))
+
+
+def _threaded(tasks: Sequence[Task], workers: int) -> Iterator[pa.RecordBatch]:
+    results: queue.Queue[object] = queue.Queue(maxsize=workers)
+    stop = threading.Event()
+    todo = iter(tasks)
+    todo_lock = threading.Lock()
+
+    def next_task() -> Task | None:
+        with todo_lock:
+            return next(todo, None)
+
+    def work() -> None:
+        try:
+            while not stop.is_set() and (task := next_task()) is not None:
+                for batch in task():
+                    if not _put(results, batch, stop):
+                        return
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            _put(results, _Failed(exc), stop)
+        finally:
+            _put(results, _DONE, stop)
+
+    threads = [
+        threading.Thread(target=work, name=f"piwebapi-{i}", daemon=True) for i in range(workers)
+    ]
+    for thread in threads:
+        thread.start()
+    return _consume(results, stop, workers)
+
+
+def _consume(
+    results: queue.Queue[object], stop: threading.Event, workers: int
+) -> Iterator[pa.RecordBatch]:
+    finished = 0
+    try:
+        while finished < workers:
+            item = results.get()
+            if item is _DONE:
+                finished += 1
+            elif isinstance(item, _Failed):
+                raise item.error
+            else:
+                assert isinstance(item, pa.RecordBatch)
+                yield item
+    finally:
+        stop.set()
+
+
+def _put(results: queue.Queue[object], item: object, stop: threading.Event) -> bool:
+    """Put unless the consumer has gone (``stop``); False when it has."""
+    while not stop.is_set():
+        try:
+            results.put(item, timeout=_PUT_POLL_S)
+            return True
+        except queue.Full:
+            continue
+    return False

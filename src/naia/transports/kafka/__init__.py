@@ -1,0 +1,1 @@
+"""Kafka: topics, the transactional chunk writer, request/checkpoint state, the ingest inbox."""
