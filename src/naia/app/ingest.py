@@ -22,7 +22,11 @@ def build_worker(settings: NaiaSettings) -> tuple[IngestionWorker, KafkaInbox, l
     ensure_topics(settings.kafka)
     inbox = KafkaInbox(settings.kafka)
     sinks: list[Sink] = [QuestDbSink(settings.questdb), RedisLatestSink(settings.redis)]
-    return IngestionWorker(inbox, sinks), inbox, sinks
+    worker = IngestionWorker(
+        inbox, sinks, max_messages=settings.ingest.max_messages,
+        poll_timeout=settings.ingest.poll_timeout_s,
+    )  # fmt: skip
+    return worker, inbox, sinks
 
 
 def run_worker(settings: NaiaSettings) -> None:

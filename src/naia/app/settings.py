@@ -49,6 +49,11 @@ class ApiSettings(_Section):
     url: str = "http://127.0.0.1:5052"
 
 
+class IngestSettings(_Section):
+    max_messages: int = Field(default=8, gt=0, description="messages per flush/commit cycle")
+    poll_timeout_s: float = Field(default=0.2, gt=0)
+
+
 class NaiaSettings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="NAIA_", env_nested_delimiter="__", frozen=True, extra="forbid"
@@ -60,6 +65,7 @@ class NaiaSettings(BaseSettings):
     store: StoreSettings = StoreSettings()
     orchestrator: OrchestratorSettings = OrchestratorSettings()
     api: ApiSettings = ApiSettings()
+    ingest: IngestSettings = IngestSettings()
     simulator: SimulatorSettings = SimulatorSettings()
     piwebapi: PiWebApiSettings | None = None
     afsdk: AfSdkSettings = AfSdkSettings()
