@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from naia.api.schemas import StartRequest
-from naia.app.logs import configure_logging
+from naia.app.logs import configure_logging, uvicorn_log_config
 from naia.app.settings import NaiaSettings, load_settings
 from naia.app.wiring import build_runtime
 from naia.cli.progress import follow, summary
@@ -138,18 +138,25 @@ def api(
         host=host or settings.api.host,
         port=port or settings.api.port,
         log_level=settings.log_level.lower(),
+        log_config=uvicorn_log_config(settings.log_json),
     )
     runtime.close()
 
 
 @app.command()
-def ingest(config: ConfigOpt = None) -> None:
+def ingest(
+    config: ConfigOpt = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(help="serve Prometheus metrics (values ingested, consumer lag) on this port"),
+    ] = None,
+) -> None:
     """Run the ingestion worker: Kafka (live first, then backfill) → QuestDB + Redis."""
     from naia.app.ingest import run_worker
 
     settings = _settings(config)
     try:
-        run_worker(settings)
+        run_worker(settings, metrics_port)
     except NaiaError as exc:
         _die(str(exc), 1)
 
@@ -192,17 +199,16 @@ def status(
     show_status(url or settings.api.url, watch, console)
 
 
-def _mount_optional() -> None:
+def _mount_subcommands() -> None:
     """Sub-commands whose modules live beside this one."""
-    try:
-        from naia.cli.services import app as services_app
+    from naia.cli.emulator import app as emulator_app
+    from naia.cli.services import app as services_app
 
-        app.add_typer(services_app, name="services", help="Start/stop Kafka, QuestDB and Redis")
-    except ImportError:
-        pass
+    app.add_typer(services_app, name="services", help="Start/stop Kafka, QuestDB and Redis")
+    app.add_typer(emulator_app, name="emulator", help="Serve the Simulator as a PI Web API")
 
 
-_mount_optional()
+_mount_subcommands()
 
 
 def main() -> None:

@@ -36,6 +36,8 @@ from naia.domain.model import (
 )
 from naia.domain.ports import ChunkWriter, Source, SourceProvider, StateStore
 from naia.orchestrator.entry import Entry
+from naia.orchestrator.observer import NullObserver, Observer
+from naia.orchestrator.prefetch import prefetch
 from naia.orchestrator.retry import RetryPolicy, call_with_retry
 from naia.orchestrator.throttle import RateLimiter, guarded
 from naia.orchestrator.views import ChunkMap, RequestView, Stats
@@ -49,10 +51,16 @@ class OrchestratorConfig:
     limits: Limits = field(default_factory=Limits)
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     rate_limit_values_per_s: float = 0.0
+    prefetch: int = 2
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _fields(unit: WorkUnit) -> dict[str, object]:
+    """Structured log fields of a chunk (JSON logs show them as keys)."""
+    return {"request_id": unit.request_id, "chunk": unit.index}
 
 
 class Orchestrator:
@@ -65,6 +73,7 @@ class Orchestrator:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        observer: Observer | None = None,
     ) -> None:
         self._sources = sources
         self._writer = writer
@@ -72,6 +81,7 @@ class Orchestrator:
         self._config = config or OrchestratorConfig()
         self._clock = clock
         self._sleep = sleep
+        self._observer: Observer = observer or NullObserver()
         self._limiter = RateLimiter(self._config.rate_limit_values_per_s, clock, sleep)
         self._entries: dict[str, Entry] = {}
         self._lock = threading.RLock()
@@ -293,17 +303,21 @@ class Orchestrator:
 
         def count(rows: int) -> None:
             entry.in_flight_values += rows
+            self._observer.on_values_read(rows)
 
-        batches = source.read(unit.points, unit.start, unit.end)
+        batches = prefetch(
+            iter(source.read(unit.points, unit.start, unit.end)), self._config.prefetch
+        )
         return self._writer.write_chunk(unit, guarded(batches, self._limiter, entry.cancel, count))
 
     def _on_retry(
         self, entry: Entry, unit: WorkUnit, attempt: int, error: TransientError, wait: float
     ) -> None:
         entry.retries += 1
+        self._observer.on_retry(unit)
         log.warning(
             "chunk %d of %s: attempt %d failed (%s); retrying in %.1fs",
-            unit.index, unit.request_id, attempt, error, wait,
+            unit.index, unit.request_id, attempt, error, wait, extra=_fields(unit),
         )  # fmt: skip
 
     def _complete_unit(
@@ -315,16 +329,21 @@ class Orchestrator:
             )
             entry.run_values += values
             entry.run_units += 1
+        seconds = self._clock() - started
+        self._observer.on_chunk_done(unit, values, batches, seconds)
         log.debug(
             "chunk %d of %s: %d values in %.2fs",
-            unit.index, unit.request_id, values, self._clock() - started,
+            unit.index, unit.request_id, values, seconds, extra=_fields(unit),
         )  # fmt: skip
 
     def _fail_unit(self, entry: Entry, unit: WorkUnit, exc: Exception) -> None:
         if not isinstance(exc, NaiaError):
             log.exception("chunk %d of %s failed unexpectedly", unit.index, unit.request_id)
         message = f"{type(exc).__name__}: {exc}"
-        log.error("chunk %d of %s failed: %s", unit.index, unit.request_id, message)
+        log.error(
+            "chunk %d of %s failed: %s", unit.index, unit.request_id, message, extra=_fields(unit)
+        )
+        self._observer.on_chunk_failed(unit, exc)
         with self._lock:
             entry.record.failed_units[unit.index] = message
             self._state.save_request(entry.record)

@@ -192,7 +192,7 @@ class PiWebApiClient:
         raise SourceTransientError(
             f"PI Web API {what} failed after {self._retry.max_attempts} attempt(s): {last.reason}",
             retry_after=last.retry_after,
-        )
+        ) from last
 
     def _attempt(self, request: httpx.Request, what: str, decode: Callable[[bytes], T]) -> T:
         try:

@@ -34,6 +34,9 @@ Bools = npt.NDArray[np.bool_]
 
 _NS_UTC = pa.timestamp("ns", tz="UTC")
 _NAN = float("nan")
+_SPARSE_STATES = 64  # states handled one by one before the page is judged dense …
+_DENSE = 8  # … which it is when more than one value in 8 is a state
+_Z = ord("Z")
 
 
 class State(msgspec.Struct, gc=False):
@@ -51,9 +54,12 @@ class WebException(msgspec.Struct, gc=False):
     Errors: list[str] = []
 
 
+RawValue = float | bool | str | State | None
+
+
 class TimedValue(msgspec.Struct, gc=False):
     Timestamp: str
-    Value: float | bool | str | State | None = None
+    Value: RawValue = None
     Good: bool = True
     Questionable: bool = False
     Substituted: bool = False
@@ -181,7 +187,7 @@ def _rare_flags(items: list[TimedValue], n: int) -> tuple[Bools, Bools, Bools]:
     )
 
 
-def _values(values: list[float | bool | str | State | None]) -> tuple[F64, pa.Array]:
+def _values(values: list[RawValue]) -> tuple[F64, pa.Array]:
     """Numbers → float64 (states, strings, nulls → NaN, made NULL later); names → ``state``."""
     try:
         # array('d') takes floats (and the rare bool) and refuses anything else, strings too.
@@ -191,22 +197,44 @@ def _values(values: list[float | bool | str | State | None]) -> tuple[F64, pa.Ar
         return _mixed_values(values)
 
 
-def _mixed_values(values: list[float | bool | str | State | None]) -> tuple[F64, pa.Array]:
+def _mixed_values(values: list[RawValue]) -> tuple[F64, pa.Array]:
+    """A page holding states: numbers go on in C until the next non-number, which is handled
+    alone; a page dense in states (a digital point) finishes in one Python loop instead."""
+    numbers = array("d")
     names: list[str | None] = [None] * len(values)
-    numbers = cast(list[float], values)  # overwritten in place below
-    for i in [i for i, v in enumerate(values) if type(v) is not float]:
+    rest = iter(cast(list[float], values))
+    odd = 0
+    while True:
+        try:
+            numbers.extend(rest)  # stops after consuming the first non-number
+            break
+        except TypeError:
+            i = len(numbers)
+            numbers.append(_odd_value(values[i], names, i))
+            odd += 1
+            if odd > _SPARSE_STATES and odd * _DENSE > i:
+                _dense_values(values, i + 1, numbers, names)
+                break
+    return np.frombuffer(numbers, dtype=np.float64), pa.array(names, pa.string())
+
+
+def _dense_values(
+    values: list[RawValue], start: int, numbers: array[float], names: list[str | None]
+) -> None:
+    for i in range(start, len(values)):
         item = values[i]
-        if isinstance(item, State):
-            names[i] = item.Name
-            numbers[i] = _NAN
-        elif isinstance(item, str):
-            names[i] = item
-            numbers[i] = _NAN
-        elif item is None:
-            numbers[i] = _NAN
-        else:
-            numbers[i] = float(item)
-    return np.frombuffer(array("d", numbers), dtype=np.float64), pa.array(names, pa.string())
+        numbers.append(item if type(item) is float else _odd_value(item, names, i))
+
+
+def _odd_value(item: RawValue, names: list[str | None], i: int) -> float:
+    """NaN for a state (its name into ``names``), a string or a null; a bool as 0/1."""
+    if isinstance(item, State):
+        names[i] = item.Name
+        return _NAN
+    if isinstance(item, str):
+        names[i] = item
+        return _NAN
+    return _NAN if item is None else float(item)
 
 
 def timestamps_us(stamps: list[str]) -> I64:
@@ -214,11 +242,28 @@ def timestamps_us(stamps: list[str]) -> I64:
     if not stamps:
         return np.zeros(0, dtype=np.int64)
     try:
-        ns = pc.cast(pa.array(stamps, type=pa.string()), _NS_UTC)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        ns = pc.cast(_string_array(stamps), _NS_UTC)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeEncodeError):
         return np.fromiter((_slow_timestamp_us(s) for s in stamps), np.int64, len(stamps))
     raw: I64 = ns.cast(pa.int64()).to_numpy(zero_copy_only=False)
     return raw // 1000
+
+
+def _string_array(stamps: list[str]) -> pa.Array:
+    """An Arrow string array over one joined buffer, split after each ``Z``.
+
+    Cheaper than converting each str; when the strings do not each end in their only ``Z``
+    (an offset instead of ``Z``), fall back to the per-string conversion.
+    """
+    data = "".join(stamps).encode("ascii")
+    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == _Z)
+    if ends.shape[0] != len(stamps):
+        return pa.array(stamps, type=pa.string())
+    offsets = np.empty(len(stamps) + 1, dtype=np.int32)
+    offsets[0] = 0
+    offsets[1:] = ends + 1
+    buffers = [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+    return pa.Array.from_buffers(pa.string(), len(stamps), buffers)
 
 
 _STAMP = re.compile(

@@ -193,13 +193,8 @@ def _fetch_streamset(
         streamset = STREAMSET.decode(body)
         if streamset.WebException is not None:
             raise_for_web_exception(streamset.WebException, what)
-        if len(streamset.Items) != len(pending):
-            raise SourceError(
-                f"PI Web API {what} returned {len(streamset.Items)} streams for {len(pending)}"
-            )
-        return [
-            _stream(item, c.point, what) for item, c in zip(streamset.Items, pending, strict=True)
-        ]
+        items = _align(streamset.Items, pending, what)
+        return [_stream(item, c.point, what) for item, c in zip(items, pending, strict=True)]
 
     return client.get("/streamsets/recorded", params, decode)
 
@@ -224,6 +219,16 @@ def _fetch_batch(
         ]
 
     return client.post("/batch", msgspec.json.encode(requests), decode)
+
+
+def _align(items: list[StreamValues], pending: list[Cursor], what: str) -> list[StreamValues]:
+    """Streams in request order: by WebId when the server echoes ours, else by position."""
+    if len(items) != len(pending):
+        raise SourceError(f"PI Web API {what} returned {len(items)} streams for {len(pending)}")
+    by_webid = {item.WebId: item for item in items}
+    if len(by_webid) == len(items) and all(c.webid in by_webid for c in pending):
+        return [by_webid[c.webid] for c in pending]
+    return items
 
 
 def _batch_item(

@@ -1,0 +1,178 @@
+"""Landing, system, data servers and points: small JSON objects built as dicts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from naia.emulator.catalog import EmulatedPoint
+from naia.emulator.context import Emulator, web_id_type
+from naia.emulator.fields import Selection
+from naia.emulator.http import ApiError, Call, Reply
+from naia.emulator.render import format_us, json_bytes
+
+
+def landing(emu: Emulator, call: Call) -> Reply:
+    b = call.base
+    links = {
+        "Self": f"{b}/",
+        "AssetServers": f"{b}/assetservers",
+        "DataServers": f"{b}/dataservers",
+        "Search": f"{b}/search",
+        "System": f"{b}/system",
+    }
+    return _selected(call, {"Links": links})
+
+
+def system(emu: Emulator, call: Call) -> Reply:
+    b = f"{call.base}/system"
+    links = {
+        "Self": b,
+        "CacheInstances": f"{b}/cacheinstances",
+        "Configuration": f"{b}/configuration",
+        "UserInfo": f"{b}/userinfo",
+        "Versions": f"{b}/versions",
+        "Status": f"{b}/status",
+    }
+    s = emu.settings
+    body = {"Links": links, "ProductTitle": s.product_title, "ProductVersion": s.product_version}
+    return _selected(call, body)
+
+
+def data_servers(emu: Emulator, call: Call) -> Reply:
+    name, path = call.query.get("name"), call.query.get("path")
+    if name is not None:
+        if not emu.catalog.is_server(name):
+            raise ApiError(404, f"PI Data Archive '{name}' not found.")
+        return _selected(call, _server(emu, call))
+    if path is not None:
+        if not path.startswith("\\\\") or not emu.catalog.is_server(path[2:]):
+            raise ApiError(404, f"PI Data Archive not found at path '{path}'.")
+        return _selected(call, _server(emu, call))
+    return _selected(call, {"Links": {}, "Items": [_server(emu, call)]})
+
+
+def data_server(emu: Emulator, call: Call, web_id: str) -> Reply:
+    if not emu.is_server_web_id(web_id):
+        raise ApiError(404, f"PI Data Archive not found for WebID '{web_id}'.")
+    return _selected(call, _server(emu, call))
+
+
+def server_points(emu: Emulator, call: Call, web_id: str) -> Reply:
+    if not emu.is_server_web_id(web_id):
+        raise ApiError(404, f"PI Data Archive not found for WebID '{web_id}'.")
+    start = call.query.get_int("startIndex", 0)
+    count = call.query.get_int("maxCount", 1000)
+    if start < 0 or count < 0:
+        raise ApiError(400, "startIndex and maxCount must not be negative.")
+    matches = emu.catalog.listing(call.query.get("nameFilter") or "*")
+    items = []
+    for index, point in enumerate(matches):
+        if index >= start + count:
+            break
+        if index >= start:
+            items.append(point_object(emu, call, point))
+    return _selected(call, {"Links": {}, "Items": items})
+
+
+def point_by_path(emu: Emulator, call: Call) -> Reply:
+    path = call.query.get("path")
+    if not path:
+        raise ApiError(400, "The path parameter is required.")
+    return _selected(call, point_object(emu, call, emu.point_by_path(path)))
+
+
+def point_by_web_id(emu: Emulator, call: Call, web_id: str) -> Reply:
+    return _selected(call, point_object(emu, call, emu.resolve_point(web_id)))
+
+
+def points_multiple(emu: Emulator, call: Call) -> Reply:
+    mode = (call.query.get("includeMode") or "All").strip().lower()
+    if mode not in ("all", "itemswithexception", "itemswithoutexception"):
+        raise ApiError(400, f"The value '{mode}' is not valid for includeMode.")
+    wanted = [("Path", p) for p in call.query.get_all("path")]
+    wanted += [("WebId", w) for w in call.query.get_all("webId")]
+    if not wanted:
+        raise ApiError(400, "Specify at least one path or webId.")
+    items = [_item(emu, call, kind, ident) for kind, ident in wanted]
+    failed = any(i["Exception"] is not None for i in items)
+    if mode == "itemswithexception":
+        items = [i for i in items if i["Exception"] is not None]
+    elif mode == "itemswithoutexception":
+        items = [i for i in items if i["Exception"] is None]
+    reply = _selected(call, {"Links": {}, "Items": items})
+    return Reply(207 if failed else 200, reply.chunks)
+
+
+def _item(emu: Emulator, call: Call, kind: str, ident: str) -> dict[str, Any]:
+    try:
+        point = emu.point_by_path(ident) if kind == "Path" else emu.resolve_point(ident)
+    except ApiError as exc:
+        error = {"Errors": list(exc.errors)}
+        return {"Identifier": ident, "IdentifierType": kind, "Object": None, "Exception": error}
+    obj = point_object(emu, call, point)
+    return {"Identifier": ident, "IdentifierType": kind, "Object": obj, "Exception": None}
+
+
+def point_object(emu: Emulator, call: Call, point: EmulatedPoint) -> dict[str, Any]:
+    kind = web_id_type(call.query)
+    web_id = emu.point_web_id(point, kind)
+    d = point.definition
+    p, s = f"{call.base}/points/{web_id}", f"{call.base}/streams/{web_id}"
+    links = {
+        "Self": p,
+        "DataServer": f"{call.base}/dataservers/{emu.server_web_id(kind)}",
+        "Attributes": f"{p}/attributes",
+        "InterpolatedData": f"{s}/interpolated",
+        "RecordedData": f"{s}/recorded",
+        "PlotData": f"{s}/plot",
+        "SummaryData": f"{s}/summary",
+        "Value": f"{s}/value",
+        "EndValue": f"{s}/end",
+    }
+    zero, span = (0.0, float(len(d.states) - 1)) if d.is_digital else (d.low, d.high - d.low)
+    return {
+        "WebId": web_id,
+        "Id": point.id,
+        "Name": d.name,
+        "Path": point.path,
+        "Descriptor": d.descriptor,
+        "PointClass": "classic",
+        "PointType": d.point_type,
+        "DigitalSetName": d.digital_set or "",
+        "EngineeringUnits": d.units,
+        "Span": float(span),
+        "Zero": float(zero),
+        "Step": d.is_digital,
+        "Future": False,
+        "DisplayDigits": -5,
+        "Links": links,
+    }
+
+
+def _server(emu: Emulator, call: Call) -> dict[str, Any]:
+    web_id = emu.server_web_id(web_id_type(call.query))
+    self_link = f"{call.base}/dataservers/{web_id}"
+    c = emu.catalog
+    return {
+        "WebId": web_id,
+        "Id": str(c.server_guid),
+        "Name": c.server_name,
+        "Path": c.server_path,
+        "IsConnected": True,
+        "ServerVersion": emu.settings.server_version,
+        "ServerTime": _server_time(emu),
+        "Links": {
+            "Self": self_link,
+            "Points": f"{self_link}/points",
+            "EnumerationSets": f"{self_link}/enumerationsets",
+        },
+    }
+
+
+def _server_time(emu: Emulator) -> str:
+    return format_us(emu.clock())
+
+
+def _selected(call: Call, body: dict[str, Any]) -> Reply:
+    selection = Selection.parse(call.query.get("selectedFields"))
+    return Reply(200, (json_bytes(selection.apply(body)),))

@@ -1,0 +1,223 @@
+"""Decoding PI Web API bodies into columns: numbers, states, flags, timestamps, bad bodies."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import msgspec
+import numpy as np
+import pytest
+
+from naia.domain.timeparse import to_us
+from naia.sources.piwebapi.decode import (
+    BATCH,
+    STREAM,
+    STREAMSET,
+    StreamValues,
+    columns,
+    error_message,
+    timestamps_us,
+)
+
+
+def _stream(items: str) -> StreamValues:
+    return STREAM.decode(f'{{"Items":[{items}],"UnitsAbbreviation":"","Links":{{}}}}'.encode())
+
+
+def _us(text: str) -> int:
+    return to_us(datetime.fromisoformat(text))
+
+
+def test_numbers_stay_exactly_as_in_json() -> None:
+    cols = columns(
+        _stream(
+            '{"Timestamp":"2020-01-01T00:00:00Z","Value":0.1,"Good":true},'
+            '{"Timestamp":"2020-01-01T00:00:01Z","Value":12,"Good":true},'
+            '{"Timestamp":"2020-01-01T00:00:02Z","Value":-1.7976931348623157e308,"Good":true},'
+            '{"Timestamp":"2020-01-01T00:00:03Z","Value":5e-324,"Good":true},'
+            '{"Timestamp":"2020-01-01T00:00:04Z","Value":47.57341766357422,"Good":true}'
+        ).Items
+    )
+    assert cols.value.tolist() == [0.1, 12.0, -1.7976931348623157e308, 5e-324, 47.57341766357422]
+    assert cols.state.null_count == 5
+    assert cols.good.all()
+    assert not cols.questionable.any()
+
+
+def test_digital_and_system_states_map_to_state_with_null_value() -> None:
+    cols = columns(
+        _stream(
+            '{"Timestamp":"2020-01-01T00:00:00Z","Value":1.5,"Good":true},'
+            '{"Timestamp":"2020-01-01T00:00:01Z",'
+            '"Value":{"Name":"Active","Value":1,"IsSystem":false},"Good":true},'
+            '{"Timestamp":"2020-01-01T00:00:02Z",'
+            '"Value":{"Name":"Pt Created","Value":253,"IsSystem":true},"Good":false},'
+            '{"Timestamp":"2020-01-01T00:00:03Z","Value":"hello","Good":true},'
+            '{"Timestamp":"2020-01-01T00:00:04Z","Value":null,"Good":false},'
+            '{"Timestamp":"2020-01-01T00:00:05Z","Value":true,"Good":true}'
+        ).Items
+    )
+    assert np.isnan(cols.value[1:5]).all()
+    assert cols.value[0] == 1.5
+    assert cols.value[5] == 1.0
+    assert cols.state.to_pylist() == [None, "Active", "Pt Created", "hello", None, None]
+    assert cols.good.tolist() == [True, True, False, True, False, True]
+
+
+def test_all_digital_page() -> None:
+    items = ",".join(
+        f'{{"Timestamp":"2020-01-01T00:00:0{i}Z","Value":{{"Name":"Phase{i}","Value":{i}}}}}'
+        for i in range(5)
+    )
+    cols = columns(_stream(items).Items)
+    assert cols.state.to_pylist() == [f"Phase{i}" for i in range(5)]
+    assert np.isnan(cols.value).all()
+
+
+def test_quality_flags() -> None:
+    cols = columns(
+        _stream(
+            '{"Timestamp":"2020-01-01T00:00:00Z","Value":1,"Questionable":true},'
+            '{"Timestamp":"2020-01-01T00:00:01Z","Value":2,"Substituted":true},'
+            '{"Timestamp":"2020-01-01T00:00:02Z","Value":3,"Annotated":true},'
+            '{"Timestamp":"2020-01-01T00:00:03Z","Value":4}'
+        ).Items
+    )
+    assert cols.questionable.tolist() == [True, False, False, False]
+    assert cols.substituted.tolist() == [False, True, False, False]
+    assert cols.annotated.tolist() == [False, False, True, False]
+    assert cols.good.all()  # Good defaults to true when the field is not sent
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2020-01-01T00:00:00Z", "2020-01-01T00:00:00+00:00"),
+        ("2020-01-01T00:00:08.5Z", "2020-01-01T00:00:08.500000+00:00"),
+        ("2020-01-01T00:00:08.875762Z", "2020-01-01T00:00:08.875762+00:00"),
+        ("2020-01-01T00:00:08.8757629Z", "2020-01-01T00:00:08.875762+00:00"),  # truncated
+        ("2020-01-01T00:00:08.0000009Z", "2020-01-01T00:00:08+00:00"),
+        ("1999-12-31T23:59:59.9999999Z", "1999-12-31T23:59:59.999999+00:00"),
+        ("2300-01-01T00:00:00.1234567Z", "2300-01-01T00:00:00.123456+00:00"),  # past ns range
+        ("2020-01-01T01:00:00.25+01:00", "2020-01-01T00:00:00.250000+00:00"),
+    ],
+)
+def test_timestamps(text: str, expected: str) -> None:
+    assert timestamps_us([text]).tolist() == [_us(expected)]
+
+
+def test_mixed_timestamps_in_one_page() -> None:
+    stamps = ["2020-01-01T00:00:00Z", "2020-01-01T00:00:00.1234567Z", "2020-01-01T00:00:01Z"]
+    got = timestamps_us(stamps)
+    base = _us("2020-01-01T00:00:00+00:00")
+    assert got.tolist() == [base, base + 123_456, base + 1_000_000]
+    assert got.dtype == np.int64
+    assert timestamps_us([]).shape == (0,)
+
+
+def test_a_bad_timestamp_is_a_validation_error() -> None:
+    with pytest.raises(msgspec.ValidationError, match="not a PI Web API timestamp"):
+        timestamps_us(["yesterday"])
+
+
+def test_truncated_body_is_a_decode_error_not_a_validation_error() -> None:
+    body = b'{"Items":[{"WebId":"x","Items":[{"Timestamp":"2020-01-01T00:00:00Z","Val'
+    with pytest.raises(msgspec.DecodeError) as info:
+        STREAMSET.decode(body)
+    assert not isinstance(info.value, msgspec.ValidationError)
+
+
+def test_unexpected_value_shape_is_a_validation_error() -> None:
+    with pytest.raises(msgspec.ValidationError):
+        _stream('{"Timestamp":"2020-01-01T00:00:00Z","Value":[1,2]}')
+
+
+def test_streamset_and_web_exceptions() -> None:
+    body = (
+        b'{"Items":[{"WebId":"A","Items":[]},'
+        b'{"WebId":"B","Items":[],"WebException":{"StatusCode":502,"Errors":["bad gateway"]}}],'
+        b'"Links":{}}'
+    )
+    streamset = STREAMSET.decode(body)
+    assert streamset.WebException is None
+    exc = streamset.Items[1].WebException
+    assert exc is not None
+    assert (exc.StatusCode, exc.Errors) == (502, ["bad gateway"])
+
+
+def test_batch_sub_responses_with_string_or_object_content() -> None:
+    body = (
+        b'{"1":{"Status":200,"Headers":{},"Content":{"Items":[{"Timestamp":"2020-01-01T00:00:00Z",'
+        b'"Value":3}]}},"2":{"Status":409,"Content":"parent failed"},'
+        b'"3":{"Status":503,"Headers":{"Retry-After":"3"},"Content":{"Errors":["busy"]}}}'
+    )
+    batch = BATCH.decode(body)
+    first = batch["1"].Content
+    assert isinstance(first, StreamValues)
+    assert columns(first.Items).value.tolist() == [3.0]
+    assert batch["2"].Content == "parent failed"
+    third = batch["3"].Content
+    assert isinstance(third, StreamValues)
+    assert third.Errors == ["busy"]
+    assert batch["3"].Headers == {"Retry-After": "3"}
+
+
+def test_error_message() -> None:
+    assert error_message(b'{"Errors":["a","b"]}') == "a; b"
+    assert error_message(b'{"Message":"Authorization has been denied."}') == (
+        "Authorization has been denied."
+    )
+    assert error_message(b"<html>gateway</html>") == "<html>gateway</html>"
+    assert error_message(b"{}") == "{}"
+
+
+def test_timestamps_are_utc_microseconds() -> None:
+    got = timestamps_us(["2026-01-09T00:00:00Z"])
+    assert got[0] == to_us(datetime(2026, 1, 9, tzinfo=UTC))
+
+
+def test_stamps_split_wrongly_by_their_z_are_still_refused() -> None:
+    with pytest.raises(msgspec.ValidationError):
+        timestamps_us(["2020-01-01T00:00:00", "ZZ"])  # two Z for two strings, neither valid
+    with pytest.raises(msgspec.ValidationError):
+        timestamps_us(["2020-01-01T00:00:00Zé"])
+
+
+def _reference(values: list[object]) -> tuple[list[float | None], list[str | None]]:
+    numbers: list[float | None] = []
+    names: list[str | None] = []
+    for v in values:
+        if isinstance(v, dict):
+            numbers.append(None)
+            names.append(v["Name"])
+        elif isinstance(v, str):
+            numbers.append(None)
+            names.append(v)
+        else:
+            numbers.append(None if v is None else float(v))  # type: ignore[arg-type]
+            names.append(None)
+    return numbers, names
+
+
+@pytest.mark.parametrize("pattern", ["sparse", "dense_tail", "all_states", "mixed_kinds"])
+def test_values_of_every_mix_match_a_plain_reference(pattern: str) -> None:
+    values: list[object] = []
+    for i in range(1000):
+        state = {"Name": f"S{i % 7}", "Value": i % 7, "IsSystem": False}
+        if pattern == "sparse":
+            values.append(state if i % 97 == 5 else i * 0.5)
+        elif pattern == "dense_tail":
+            values.append(state if (i > 400 or i % 9 == 0) else i * 0.25)
+        elif pattern == "all_states":
+            values.append(state)
+        else:
+            values.append([i * 1.5, state, f"text{i}", None, True, False, i][i % 7])
+    items = ",".join(
+        f'{{"Timestamp":"2020-01-01T00:00:00Z","Value":{msgspec.json.encode(v).decode()}}}'
+        for v in values
+    )
+    cols = columns(_stream(items).Items)
+    numbers, names = _reference(values)
+    got = [None if np.isnan(x) else x for x in cols.value.tolist()]
+    assert got == numbers
+    assert cols.state.to_pylist() == names
