@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 DEMO_DB := var/demo.duckdb
 SEED_POINTS := SINUSOID,CDT158,SINUSOIDU
 
-.PHONY: install demo lint unit test services-up services-down bench clean
+.PHONY: install demo lint unit test chromium services-up services-down bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -32,7 +32,10 @@ lint: install
 unit: install
 	$(BIN)/pytest -m "not services"
 
-test: lint  ## everything: lint, types, layers, unit, contract and integration tests on real services
+chromium:  ## headless browser for tests/e2e (Debian package; never `playwright install`)
+	@test -x /usr/bin/chromium || { apt-get update -q && apt-get install -y -q chromium; }
+
+test: lint chromium  ## everything: lint, types, layers, unit, contract and integration tests on real services
 	bash scripts/test.sh
 
 services-up: install

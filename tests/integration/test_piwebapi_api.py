@@ -15,6 +15,7 @@ from naia.sources.simulator.settings import REALISTIC
 from tests.contract.source_contract import read_table
 from tests.helpers import api_up, free_port, naia, request_data, wait_for
 
+ACTIVE = ("Queued", "Running")
 POINTS = ["SINUSOID", "CDT158", "CDM158", "BA:PHASE.1"]
 START, END = datetime(2026, 1, 9, tzinfo=UTC), datetime(2026, 1, 11, tzinfo=UTC)
 
@@ -47,8 +48,7 @@ def test_piwebapi_backfill_equals_the_simulator(tmp_path: Path) -> None:
         response = httpx.post(f"{api_url}/api/backfill/start", json=body, timeout=30)
         assert response.status_code == 200, response.text
         request_id = response.json()["data"]["requestId"]
-        wait_for(lambda: request_data(api_url, request_id)["status"] != "Running"
-                 and request_data(api_url, request_id)["status"] != "Queued", 120, "the backfill")  # fmt: skip
+        wait_for(lambda: request_data(api_url, request_id)["status"] not in ACTIVE, 120, "the end")
         final = request_data(api_url, request_id)
         assert final["status"] == "Completed", final
     finally:

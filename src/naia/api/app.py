@@ -8,9 +8,10 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 import naia
+from naia.api.dashboard import dashboard_router
 from naia.api.schemas import (
     StartRequest,
     chunk_map_view,
@@ -18,6 +19,7 @@ from naia.api.schemas import (
     request_view,
     stats_view,
 )
+from naia.app.metrics import render
 from naia.app.wiring import Runtime
 from naia.domain.errors import (
     ConnectorUnavailableError,
@@ -90,6 +92,14 @@ def create_app(runtime: Runtime, *, start_worker: bool = True) -> FastAPI:
     )
     install_error_handlers(app)
     _routes(app, runtime)
+    app.include_router(dashboard_router(runtime))
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        """Prometheus text exposition of this process's registry."""
+        body, content_type = render(runtime.metrics.registry)
+        return Response(body, media_type=content_type)
+
     return app
 
 

@@ -5,33 +5,88 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Callable
 from types import FrameType
 
+from confluent_kafka import Consumer, TopicPartition
+
+from naia.app.metrics import IngestMetrics, serve_metrics
 from naia.app.settings import NaiaSettings
 from naia.domain.ports import Sink
 from naia.ingestion import IngestionWorker
 from naia.sinks.questdb.sink import QuestDbSink
 from naia.sinks.redis.sink import RedisLatestSink
 from naia.transports.kafka.inbox import KafkaInbox
+from naia.transports.kafka.settings import KafkaSettings
 from naia.transports.kafka.topics import ensure_topics
 
 log = logging.getLogger("naia.ingest")
 
 
-def build_worker(settings: NaiaSettings) -> tuple[IngestionWorker, KafkaInbox, list[Sink]]:
+class KafkaLagProbe:
+    """Consumer lag of the ingestion group per (topic, partition): high watermark − committed.
+
+    Uses its own consumer that never subscribes, so it does not join (or rebalance) the group.
+    With transactional producers the last commit marker counts as one message of lag at rest.
+    """
+
+    def __init__(self, settings: KafkaSettings, timeout: float = 5.0) -> None:
+        self._topics = (settings.datapoints_topic, settings.backfill_topic)
+        self._timeout = timeout
+        self._consumer = Consumer(
+            {
+                "bootstrap.servers": settings.bootstrap_servers,
+                "group.id": settings.consumer_group,
+                "enable.auto.commit": False,
+                "isolation.level": "read_committed",
+            }
+        )
+        self._lock = threading.Lock()
+
+    def __call__(self) -> dict[tuple[str, int], int]:
+        with self._lock:
+            committed = self._consumer.committed(self._partitions(), timeout=self._timeout)
+            return {(tp.topic, tp.partition): self._lag(tp) for tp in committed}
+
+    def _partitions(self) -> list[TopicPartition]:
+        parts = []
+        for topic in self._topics:
+            meta = self._consumer.list_topics(topic, timeout=self._timeout).topics[topic]
+            parts += [TopicPartition(topic, p) for p in sorted(meta.partitions)]
+        return parts
+
+    def _lag(self, tp: TopicPartition) -> int:
+        low, high = self._consumer.get_watermark_offsets(tp, timeout=self._timeout)
+        done = tp.offset if tp.offset >= 0 else low
+        return max(0, int(high) - int(done))
+
+    def close(self) -> None:
+        with self._lock:
+            self._consumer.close()
+
+
+def build_worker(
+    settings: NaiaSettings, metrics: IngestMetrics | None = None
+) -> tuple[IngestionWorker, KafkaInbox, list[Sink]]:
     ensure_topics(settings.kafka)
     inbox = KafkaInbox(settings.kafka)
     sinks: list[Sink] = [QuestDbSink(settings.questdb), RedisLatestSink(settings.redis)]
     worker = IngestionWorker(
         inbox, sinks, max_messages=settings.ingest.max_messages,
-        poll_timeout=settings.ingest.poll_timeout_s,
+        poll_timeout=settings.ingest.poll_timeout_s, observer=metrics,
     )  # fmt: skip
     return worker, inbox, sinks
 
 
-def run_worker(settings: NaiaSettings) -> None:
-    """Run until SIGTERM/SIGINT; the cycle in progress is flushed and committed before exit."""
-    worker, inbox, sinks = build_worker(settings)
+def run_worker(settings: NaiaSettings, metrics_port: int | None = None) -> None:
+    """Run until SIGTERM/SIGINT; the cycle in progress is flushed and committed before exit.
+
+    With ``metrics_port``, Prometheus metrics (values ingested, consumer lag…) are served at
+    http://127.0.0.1:<metrics_port>/metrics.
+    """
+    metrics = IngestMetrics() if metrics_port is not None else None
+    worker, inbox, sinks = build_worker(settings, metrics)
+    closers = _serve(settings, metrics, metrics_port)
     stop = threading.Event()
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
@@ -51,3 +106,17 @@ def run_worker(settings: NaiaSettings) -> None:
         inbox.close()
         for sink in sinks:
             sink.close()
+        for close in closers:
+            close()
+
+
+def _serve(
+    settings: NaiaSettings, metrics: IngestMetrics | None, port: int | None
+) -> list[Callable[[], None]]:
+    """Serve ``metrics`` (with the consumer lag) on ``port``; returns what to close."""
+    if metrics is None or port is None:
+        return []
+    probe = KafkaLagProbe(settings.kafka)
+    metrics.watch_lag(probe)
+    server, _ = serve_metrics(metrics.registry, port, settings.api.host)
+    return [server.shutdown, server.server_close, probe.close]

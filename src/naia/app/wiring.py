@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from naia.app.metrics import BackfillMetrics
 from naia.app.settings import NaiaSettings
 from naia.domain.errors import ConnectorUnavailableError
 from naia.domain.model import ConnectorType
@@ -86,6 +87,7 @@ class Runtime:
     sources: SourceCatalog
     closers: list[Callable[[], None]] = field(default_factory=list)
     stored_counter: StoredCounter | None = None
+    metrics: BackfillMetrics = field(default_factory=BackfillMetrics)
     _closed: threading.Event = field(default_factory=threading.Event)
 
     def close(self) -> None:
@@ -103,8 +105,12 @@ def build_runtime(settings: NaiaSettings) -> Runtime:
         writer, state, closers, counter = _distributed(settings)
     else:
         writer, state, closers, counter = _embedded(settings)
-    orchestrator = Orchestrator(sources, writer, state, orchestrator_config(settings))
-    return Runtime(settings, orchestrator, sources, closers, counter)
+    metrics = BackfillMetrics()  # its own registry: several runtimes can live in one process
+    orchestrator = Orchestrator(
+        sources, writer, state, orchestrator_config(settings), observer=metrics
+    )
+    metrics.watch(orchestrator.requests, counter)
+    return Runtime(settings, orchestrator, sources, closers, counter, metrics)
 
 
 _Parts = tuple[ChunkWriter, StateStore, list[Callable[[], None]], StoredCounter | None]

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import pyarrow as pa
 
@@ -30,6 +31,24 @@ class WorkerStats:
     commits: int = 0
 
 
+class IngestObserver(Protocol):
+    """What the worker reports, for metrics; called from the worker's thread, must not raise."""
+
+    def on_ingested(self, values: int, messages: int) -> None:
+        """One cycle's messages (and their values) were written, flushed and committed."""
+
+    def on_dead_letter(self) -> None:
+        """An undecodable message went to the dead-letter topic."""
+
+
+class NullIngestObserver:
+    def on_ingested(self, values: int, messages: int) -> None:
+        pass
+
+    def on_dead_letter(self) -> None:
+        pass
+
+
 class IngestionWorker:
     def __init__(
         self,
@@ -38,12 +57,14 @@ class IngestionWorker:
         *,
         max_messages: int = 8,
         poll_timeout: float = 0.2,
+        observer: IngestObserver | None = None,
     ) -> None:
         self._inbox = inbox
         self._sinks = list(sinks)
         self._max_messages = max_messages
         self._poll_timeout = poll_timeout
         self.stats = WorkerStats()
+        self._observer: IngestObserver = observer or NullIngestObserver()
 
     def run(self, stop: threading.Event, report_every: float = 10.0) -> None:
         """Work until ``stop`` is set; the cycle in progress is flushed and committed first."""
@@ -60,17 +81,20 @@ class IngestionWorker:
         messages = self._inbox.poll(self._max_messages, self._poll_timeout)
         if not messages:
             return 0
+        values = 0
         for message in messages:
             batch = self._decode(message)
             if batch is not None and batch.num_rows:
                 for sink in self._sinks:
                     sink.write(batch)
-                self.stats.values += batch.num_rows
+                values += batch.num_rows
         for sink in self._sinks:
             sink.flush()
         self._inbox.commit()
+        self.stats.values += values
         self.stats.messages += len(messages)
         self.stats.commits += 1
+        self._observer.on_ingested(values, len(messages))
         return len(messages)
 
     def _decode(self, message: InboxMessage) -> pa.RecordBatch | None:
@@ -84,4 +108,5 @@ class IngestionWorker:
             )  # fmt: skip
             self._inbox.dead_letter(message, str(exc))
             self.stats.dead_letters += 1
+            self._observer.on_dead_letter()
             return None
