@@ -8,7 +8,7 @@ that window (inside the same transaction): re-running a range leaves exactly one
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -19,8 +19,9 @@ import pyarrow as pa
 from naia.domain.errors import TerminalError
 from naia.domain.model import ChunkCheckpoint, ChunkWritten, RequestRecord, WorkUnit
 from naia.domain.records import record_from_json, record_to_json
+from naia.domain.schema import BATCH_SCHEMA
 
-_INSERT = "INSERT INTO point_data SELECT * FROM chunk_batch"
+_INSERT = "INSERT INTO point_data SELECT * FROM chunk_stream"
 _HAS_ROWS = (
     "SELECT 1 FROM point_data WHERE ts >= ? AND ts < ? "
     "AND source_address IN (SELECT unnest(?::VARCHAR[])) LIMIT 1"
@@ -35,7 +36,7 @@ class DuckDbStore:
     """Embedded store. Thread-safe: each call takes a cursor of its own."""
 
     def __init__(
-        self, path: Path | str, *, read_only: bool = False, memory_limit: str = "192MB"
+        self, path: Path | str, *, read_only: bool = False, memory_limit: str = "64MB"
     ) -> None:
         self.path = Path(path)
         if not read_only:
@@ -89,16 +90,19 @@ class DuckDbStore:
     def _insert_all(
         cur: duckdb.DuckDBPyConnection, batches: Iterable[pa.RecordBatch]
     ) -> tuple[int, int]:
-        values = count = 0
-        for batch in batches:
-            if batch.num_rows == 0:
-                continue
-            cur.register("chunk_batch", batch)
+        """One INSERT streaming every batch: DuckDB writes full row groups as they fill, so
+        memory stays bounded by its memory_limit whatever the chunk's size."""
+        counted = _Counted(batches)
+        reader = pa.RecordBatchReader.from_batches(BATCH_SCHEMA, counted)
+        cur.register("chunk_stream", reader)
+        try:
             cur.execute(_INSERT)
-            cur.unregister("chunk_batch")
-            values += batch.num_rows
-            count += 1
-        return values, count
+        except duckdb.Error:
+            if counted.failure is not None:  # the source failed: raise its own error
+                raise counted.failure from None
+            raise
+        cur.unregister("chunk_stream")
+        return counted.values, counted.batches
 
     # StateStore ------------------------------------------------------------------------------
     def save_request(self, record: RequestRecord) -> None:
@@ -141,3 +145,28 @@ class DuckDbStore:
             return names, result.fetchall()
         finally:
             cur.close()
+
+
+class _Counted:
+    """Counts rows and batches as DuckDB pulls them; keeps the source's own exception."""
+
+    def __init__(self, batches: Iterable[pa.RecordBatch]) -> None:
+        self._batches = iter(batches)
+        self.values = 0
+        self.batches = 0
+        self.failure: BaseException | None = None
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        return self
+
+    def __next__(self) -> pa.RecordBatch:
+        try:
+            batch = next(self._batches)
+        except StopIteration:
+            raise
+        except BaseException as exc:
+            self.failure = exc
+            raise
+        self.values += batch.num_rows
+        self.batches += 1 if batch.num_rows else 0
+        return batch
