@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 import httpx
 import pyarrow.compute as pc
+from prometheus_client.parser import text_string_to_metric_families
 
 from naia.sources.simulator import SimulatorSettings, SimulatorSource
 from naia.sources.simulator.settings import REALISTIC
@@ -51,6 +52,12 @@ def test_piwebapi_backfill_equals_the_simulator(tmp_path: Path) -> None:
         wait_for(lambda: request_data(api_url, request_id)["status"] not in ACTIVE, 120, "the end")
         final = request_data(api_url, request_id)
         assert final["status"] == "Completed", final
+        metrics = httpx.get(f"{api_url}/metrics").text
+        families = {f.name: f for f in text_string_to_metric_families(metrics)}
+        latency = families["naia_pi_request_duration_seconds"]
+        [count] = [s.value for s in latency.samples if s.name.endswith("_count")
+                   and s.labels.get("connector") == "PIWebApi"]  # fmt: skip
+        assert count >= 8  # at least one request per chunk
     finally:
         api.send_signal(signal.SIGTERM)
         api.wait(30)

@@ -24,8 +24,15 @@ StoredCounter = Callable[[tuple[str, ...], datetime, datetime], int]
 class SourceCatalog:
     """A SourceProvider over the connectors this installation can run."""
 
-    def __init__(self, settings: NaiaSettings, afsdk_loader: AfSdkLoader | None = None) -> None:
+    def __init__(
+        self,
+        settings: NaiaSettings,
+        afsdk_loader: AfSdkLoader | None = None,
+        on_pi_request: Callable[[str], Callable[[float], None]] | None = None,
+    ) -> None:
+        """``on_pi_request(connector)`` gives a callback told each PI request's duration."""
         self._settings = settings
+        self._on_pi_request = on_pi_request
         self._afsdk_loader = afsdk_loader or load_sdk
         self._afsdk: AfSdk | None = None
         self._lock = threading.Lock()
@@ -63,7 +70,8 @@ class SourceCatalog:
             from naia.sources.piwebapi import PiWebApiSource
 
             assert self._settings.piwebapi is not None
-            return PiWebApiSource(self._settings.piwebapi)
+            observe = self._on_pi_request(connector_type.value) if self._on_pi_request else None
+            return PiWebApiSource(self._settings.piwebapi, on_request=observe)
         if connector_type is ConnectorType.PI_AF_SDK:
             return AfSdkSource(self._settings.afsdk, self._sdk())
         return SimulatorSource(self._settings.simulator)
@@ -100,12 +108,12 @@ class Runtime:
 
 
 def build_runtime(settings: NaiaSettings) -> Runtime:
-    sources = SourceCatalog(settings)
+    metrics = BackfillMetrics()  # its own registry: several runtimes can live in one process
+    sources = SourceCatalog(settings, on_pi_request=metrics.pi_request_observer)
     if settings.mode == "distributed":
         writer, state, closers, counter = _distributed(settings)
     else:
         writer, state, closers, counter = _embedded(settings)
-    metrics = BackfillMetrics()  # its own registry: several runtimes can live in one process
     orchestrator = Orchestrator(
         sources, writer, state, orchestrator_config(settings), observer=metrics
     )

@@ -130,8 +130,10 @@ class PiWebApiClient:
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
         importer: Importer = importlib.import_module,
+        on_request: Callable[[float], None] | None = None,
     ) -> None:
         self._settings = settings
+        self._on_request = on_request
         self._retry = settings.retries
         self._sleep = sleep
         self._rng = rng or random.Random()
@@ -195,12 +197,16 @@ class PiWebApiClient:
         ) from last
 
     def _attempt(self, request: httpx.Request, what: str, decode: Callable[[bytes], T]) -> T:
+        started = time.perf_counter()
         try:
             response = self._http.send(request)
         except httpx.TimeoutException as exc:
             raise RetryableError(f"timed out ({type(exc).__name__})") from exc
         except (httpx.TransportError, httpx.DecodingError) as exc:
             raise RetryableError(f"connection failed ({type(exc).__name__}: {exc})") from exc
+        finally:
+            if self._on_request is not None:
+                self._on_request(time.perf_counter() - started)
         if response.status_code not in (200, 207):
             raise_for_status(
                 response.status_code,

@@ -47,9 +47,13 @@ class PiWebApiSource:
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
         importer: Importer = importlib.import_module,
+        on_request: Callable[[float], None] | None = None,
     ) -> None:
+        """``on_request`` is told each HTTP request's duration in seconds (latency metrics)."""
         self._settings = settings
-        self._client = PiWebApiClient(settings, transport, sleep=sleep, rng=rng, importer=importer)
+        self._client = PiWebApiClient(
+            settings, transport, sleep=sleep, rng=rng, importer=importer, on_request=on_request
+        )
         self._sizer = PageSizer(settings.page_size)
         self._webids: dict[str, str] = {}
         self._lock = threading.Lock()
