@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pyarrow as pa
+import pyarrow.compute as pc
 from questdb import QuestDBError, Sender
 
 from naia.domain.errors import TransientError
@@ -72,6 +73,13 @@ def stored_count(
     return int(execute(settings, sql)["dataset"][0][0])
 
 
+def to_frame(batch: pa.RecordBatch) -> Any:
+    """pandas frame for the client: both symbol columns categorical (no per-row strings)."""
+    index = batch.schema.get_field_index("state")
+    state = pc.dictionary_encode(batch.column(index))
+    return batch.set_column(index, "state", state).to_pandas()
+
+
 class QuestDbSink:
     def __init__(self, settings: QuestDbSettings) -> None:
         self._settings = settings
@@ -80,7 +88,7 @@ class QuestDbSink:
         self._sender.establish()  # type: ignore[no-untyped-call]
 
     def write(self, batch: pa.RecordBatch) -> None:
-        frame = batch.to_pandas()
+        frame = to_frame(batch)
         try:
             self._sender.dataframe(
                 frame, table_name=self._settings.table, symbols=["source_address", "state"],

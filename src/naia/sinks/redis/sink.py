@@ -27,23 +27,29 @@ class Latest(NamedTuple):
 
 def latest_per_point(batch: pa.RecordBatch) -> dict[str, Latest]:
     """The newest (ts, seq) event of each point in the batch, without a loop over values."""
-    names = pc.cast(batch.column("source_address"), pa.string()).to_numpy(zero_copy_only=False)
+    names = batch.column("source_address")
+    if not pa.types.is_dictionary(names.type):
+        names = pc.dictionary_encode(names)
+    codes = names.indices.to_numpy(zero_copy_only=False)
     ts = pc.cast(batch.column("ts"), pa.int64()).to_numpy()
     seq = batch.column("seq").to_numpy()
-    order = np.lexsort((seq, ts, names))
-    sorted_names = names[order]
-    last = np.flatnonzero(np.r_[sorted_names[1:] != sorted_names[:-1], True])
-    rows = order[last]
-    values, states = batch.column("value"), batch.column("state")
-    good = batch.column("good")
-    result: dict[str, Latest] = {}
-    for row in rows.tolist():
-        value = values[row].as_py()
-        result[str(names[row])] = Latest(
-            int(ts[row]), int(seq[row]), "" if value is None else repr(value),
-            states[row].as_py() or "", "1" if good[row].as_py() else "0",
-        )  # fmt: skip
-    return result
+    order = np.lexsort((seq, ts, codes))
+    sorted_codes = codes[order]
+    rows = order[np.flatnonzero(np.r_[sorted_codes[1:] != sorted_codes[:-1], True])]
+    picked = batch.take(pa.array(rows))
+    columns = zip(
+        picked.column("source_address").to_pylist(),
+        ts[rows].tolist(),
+        seq[rows].tolist(),
+        picked.column("value").to_pylist(),
+        picked.column("state").to_pylist(),
+        picked.column("good").to_pylist(),
+        strict=True,
+    )
+    return {
+        str(name): Latest(t, s, "" if v is None else repr(v), state or "", "1" if good else "0")
+        for name, t, s, v, state, good in columns
+    }
 
 
 class RedisLatestSink:
