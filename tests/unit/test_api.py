@@ -130,6 +130,16 @@ def test_retry_failed_without_failures_is_a_400(client: TestClient) -> None:
     assert response.status_code == 400 and "no failed chunks" in response.json()["error"]
 
 
+def test_afsdk_without_the_sdk_is_a_400_saying_what_to_install(client: TestClient) -> None:
+    response = client.post("/api/backfill/start", json=bad(connectorType="PIAfSdk"))
+    assert response.status_code == 400
+    body = response.json()
+    assert body["field"] == "connectorType"
+    assert "Windows" in body["error"] and "PI AF Client" in body["error"]
+    health = client.get("/health").json()["data"]["connectors"]["PIAfSdk"]
+    assert health["available"] is False and "PI AF Client" in health["reason"]
+
+
 def test_health_lists_connectors_and_docs_are_served(client: TestClient) -> None:
     health = client.get("/health").json()["data"]
     assert health["connectors"]["Simulator"]["available"] is True
