@@ -58,9 +58,7 @@ def _ts(value: Any) -> str | None:
     return format_timestamp(value) if value is not None else None
 
 
-def queued_view(view: RequestView) -> dict[str, Any]:
-    """The seed's response to POST /api/backfill/start."""
-    start, end = view.start.date().isoformat(), view.end.date().isoformat()
+def _identity(view: RequestView) -> dict[str, Any]:
     return {
         "requestId": view.request_id,
         "connectorType": view.connector_type.value,
@@ -68,21 +66,23 @@ def queued_view(view: RequestView) -> dict[str, Any]:
         "startTime": format_timestamp(view.start),
         "endTime": format_timestamp(view.end),
         "chunkSize": format_timespan(timedelta(seconds=view.chunk_size_s)),
-        "totalChunks": view.total_chunks,
         "status": view.status.value,
+    }
+
+
+def queued_view(view: RequestView) -> dict[str, Any]:
+    """The seed's response to POST /api/backfill/start."""
+    start, end = view.start.date().isoformat(), view.end.date().isoformat()
+    return {
+        **_identity(view),
+        "totalChunks": view.total_chunks,
         "message": f"Backfill queued: {view.point_count} points from {start} to {end}",
     }
 
 
 def request_view(view: RequestView, detail: bool = False) -> dict[str, Any]:
     body: dict[str, Any] = {
-        "requestId": view.request_id,
-        "connectorType": view.connector_type.value,
-        "pointCount": view.point_count,
-        "startTime": format_timestamp(view.start),
-        "endTime": format_timestamp(view.end),
-        "chunkSize": format_timespan(timedelta(seconds=view.chunk_size_s)),
-        "status": view.status.value,
+        **_identity(view),
         "progress": view.progress,
         "totalChunks": view.total_chunks,
         "completedChunks": view.completed_chunks,
