@@ -77,6 +77,8 @@ def to_frame(batch: pa.RecordBatch) -> Any:
     """pandas frame for the client: both symbol columns categorical (no per-row strings)."""
     index = batch.schema.get_field_index("state")
     state = pc.dictionary_encode(batch.column(index))
+    if len(state.dictionary) == 0:  # all null: the client wants string categories, not none
+        return batch.to_pandas()
     return batch.set_column(index, "state", state).to_pandas()
 
 
