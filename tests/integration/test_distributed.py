@@ -43,8 +43,11 @@ def start(url: str, body: dict[str, object]) -> str:
     return request_id
 
 
-def wait_stored(s: Slice, expected: int, where: str = "", timeout: float = 90) -> None:
-    wait_for(lambda: s.count(where) >= expected, timeout, f"{expected} rows in {s.table}")
+def wait_stored(s: Slice, expected: int, where: str = "", timeout: float = 180) -> None:
+    try:
+        wait_for(lambda: s.count(where) >= expected, timeout, f"{expected} rows in {s.table}")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}: {s.count(where)} rows") from None
     time.sleep(1.0)  # let any excess show up before the exact assertion
 
 

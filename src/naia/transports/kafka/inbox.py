@@ -22,6 +22,10 @@ def _consumer(settings: KafkaSettings, topic: str) -> Consumer:
             "fetch.max.bytes": 8 * 1024 * 1024,
             "max.partition.fetch.bytes": 2 * 1024 * 1024,
             "queued.max.messages.kbytes": 32 * 1024,
+            # a worker killed without leaving the group holds its partitions until the session
+            # expires: keep that short so a restarted or surviving worker takes over quickly
+            "session.timeout.ms": settings.session_timeout_ms,
+            "heartbeat.interval.ms": max(500, settings.session_timeout_ms // 5),
         }
     )
     consumer.subscribe([topic])

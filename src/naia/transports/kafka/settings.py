@@ -21,3 +21,4 @@ class KafkaSettings(BaseModel):
     max_rows_per_message: int = Field(default=100_000, gt=0)
     max_message_bytes: int = Field(default=900_000, gt=10_000)
     transaction_timeout_ms: int = Field(default=300_000, gt=0)
+    session_timeout_ms: int = Field(default=10_000, ge=6_000)
