@@ -47,3 +47,37 @@ def test_config_file_and_env_vars(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert db.exists()
+
+
+def test_retry_failed_runs_only_the_failed_chunks(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from naia.domain.model import BackfillSpec, ConnectorType, RequestStatus
+    from naia.orchestrator import Orchestrator, OrchestratorConfig, RetryPolicy
+    from naia.sinks.duckdb import DuckDbStore
+    from naia.sources.simulator import SimulatorSource
+    from tests.fakes import FlakySource, Provider
+    from tests.helpers import db_count
+
+    db = tmp_path / "retry.duckdb"
+    start = datetime(2026, 1, 9, tzinfo=UTC)
+    broken = {start + timedelta(hours=h) for h in (3, 17)}
+    store = DuckDbStore(db)
+    config = OrchestratorConfig(retry=RetryPolicy(max_attempts=1))
+    orch = Orchestrator(
+        Provider(FlakySource(SimulatorSource(), broken=broken)), store, store, config
+    )
+    spec = BackfillSpec(ConnectorType.SIMULATOR, ("SINUSOID", "CDT158", "SINUSOIDU"), start,
+                        start + timedelta(days=1), timedelta(hours=1))  # fmt: skip
+    request_id = orch.submit(spec).request_id
+    orch.run_pending()
+    assert orch.get(request_id).status is RequestStatus.FAILED
+    store.close()
+    assert db_count(db, SEED_QUERY) == 22 * 180
+
+    result = run_naia("retry-failed", request_id, "--db", str(db))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "retrying 2 chunk(s)" in result.stdout and "Completed" in result.stdout
+    assert db_count(db, SEED_QUERY) == 4320
+    again = run_naia("retry-failed", request_id, "--db", str(db))
+    assert again.returncode == 2 and "no failed chunks" in again.stderr

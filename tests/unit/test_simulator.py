@@ -78,3 +78,14 @@ def test_batches_are_bounded() -> None:
     batches = list(source.read(("SINUSOID",), DAY_START, DAY_START + timedelta(days=3)))
     assert sum(b.num_rows for b in batches) == 3 * 1440
     assert max(b.num_rows for b in batches) <= 2000
+
+
+def test_any_point_can_be_made_digital_by_option() -> None:
+    options = PointOptions(digital_states=("Open", "Closed"))
+    source = SimulatorSource(SimulatorSettings(points={"SIM.5": options}))
+    table = read_table(source, ("SIM.5", "SIM.6"), DAY_START, DAY_END)
+    five = table.filter(pc.equal(table["source_address"], "SIM.5"))
+    six = table.filter(pc.equal(table["source_address"], "SIM.6"))
+    assert set(five["state"].to_pylist()) == {"Open", "Closed"}
+    assert five["value"].null_count == five.num_rows
+    assert six["state"].null_count == six.num_rows

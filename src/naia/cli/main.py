@@ -113,6 +113,53 @@ def resume(db: DbOpt = None, config: ConfigOpt = None) -> None:
         runtime.close()
 
 
+@app.command("retry-failed")
+def retry_failed(
+    request_id: Annotated[str, typer.Argument(help="the request whose failed chunks to run again")],
+    url: Annotated[
+        str | None, typer.Option(help="ask a running `naia api` at this URL instead")
+    ] = None,
+    db: DbOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Run a request's failed chunks again: in the foreground on the store, or through the API."""
+    if url is not None:
+        _retry_through_api(url, request_id)
+        return
+    settings = _settings(config, db, log_level="WARNING")
+    runtime = build_runtime(settings)
+    try:
+        runtime.orchestrator.recover()
+        view = runtime.orchestrator.retry_failed(request_id)
+        console.print(
+            f"retrying {view.total_chunks - view.completed_chunks} chunk(s) of {request_id}"
+        )
+        began = time.monotonic()
+        runtime.orchestrator.start_worker()
+        final = follow(lambda: runtime.orchestrator.get(request_id), console)
+    except NaiaError as exc:
+        _die(str(exc))
+    finally:
+        runtime.close()
+    console.print(summary(final, time.monotonic() - began))
+    if final.status is not RequestStatus.COMPLETED:
+        raise typer.Exit(1)
+
+
+def _retry_through_api(url: str, request_id: str) -> None:
+    import httpx
+
+    endpoint = f"{url.rstrip('/')}/api/backfill/request/{request_id}/retry-failed"
+    try:
+        response = httpx.post(endpoint, timeout=30)
+    except httpx.HTTPError as exc:
+        _die(f"cannot reach the NAIA API at {url}: {exc}")
+    body = response.json()
+    if response.status_code != 200:
+        _die(body.get("error", response.text))
+    console.print(f"{request_id}: {body['data']['status']}")
+
+
 @app.command()
 def api(
     host: Annotated[str | None, typer.Option(help="bind address")] = None,

@@ -114,6 +114,10 @@ class Orchestrator:
     def start(self) -> None:
         """Recover, then work the queue in a background thread."""
         self.recover()
+        self.start_worker()
+
+    def start_worker(self) -> None:
+        """Work the queue in a background thread (without recovering first)."""
         self._thread = threading.Thread(target=self._work, name="naia-orchestrator", daemon=True)
         self._thread.start()
 

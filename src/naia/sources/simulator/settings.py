@@ -15,6 +15,9 @@ class PointOptions(BaseModel):
     same_timestamp_rate: float = Field(default=0.0, ge=0, le=1)
     system_state_rate: float = Field(default=0.0, ge=0, le=1)
     gap_rate: float = Field(default=0.0, ge=0, lt=1)
+    digital_states: tuple[str, ...] | None = Field(
+        default=None, min_length=2, description="make the point digital with these states"
+    )
 
 
 REALISTIC = PointOptions(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 import numpy as np
@@ -40,8 +41,12 @@ class SimulatorSource:
 
     def events(self, point: str, start_us: int, end_us: int) -> Iterator[Events]:
         """The point's events in [start_us, end_us), in blocks of at most ~batch_rows slots."""
-        definition = _resolve(point)
         options = self._settings.options_for(point)
+        definition = _resolve(point)
+        if options.digital_states:
+            definition = replace(
+                definition, point_type="Digital", wave="digital", states=options.digital_states
+            )
         slots = slot_count(options, start_us, end_us)
         blocks = max(1, -(-slots // self._settings.batch_rows))
         step = -(-(end_us - start_us) // blocks)
