@@ -69,7 +69,9 @@ class Entry:
         )
 
     def _rate_and_eta(self, clock: float) -> tuple[float | None, float | None]:
-        if self.run_started is None or self.status is not RequestStatus.RUNNING:
+        if self.status is not RequestStatus.RUNNING:
+            return self._final_rate(), None
+        if self.run_started is None:
             return None, None
         elapsed = max(clock - self.run_started, 1e-9)
         rate = (self.run_values + self.in_flight_values) / elapsed
@@ -78,6 +80,13 @@ class Entry:
         remaining = len(self.pending_units()) - len(self.running)
         per_unit = elapsed / self.run_units
         return rate, max(0.0, (remaining + 0.5 * len(self.running)) * per_unit)
+
+    def _final_rate(self) -> float | None:
+        """Average values/s of a finished request, from its start to its end."""
+        started, ended = self.record.started_at, self.record.completed_at
+        if started is None or ended is None or ended <= started:
+            return None
+        return self.values_done() / (ended - started).total_seconds()
 
     def chunk_map(self) -> ChunkMap:
         states = []
