@@ -15,6 +15,7 @@ from naia.domain.errors import SourceError, UnknownPointError
 from naia.domain.schema import BATCH_SCHEMA
 from naia.domain.timeparse import to_us
 from naia.sources.piwebapi import PiWebApiSettings, PiWebApiSource
+from naia.sources.piwebapi.settings import DEFAULT_PAGE_SIZE
 from naia.sources.simulator import PointOptions, SimulatorSettings
 from naia.sources.simulator.settings import REALISTIC
 from tests.conftest import DAY_END, DAY_START, SEED_POINTS
@@ -195,7 +196,7 @@ def test_looked_up_webids_are_used_as_given_and_cached() -> None:
     assert len(fake.paths("/piwebapi/points/multiple")) == 1
     streamset = next(r for r in fake.requests if r.url.path.endswith("/streamsets/recorded"))
     assert streamset.url.params.get_list("webId") == ["F1DPx0000fake", "F1DPx0001fake"]
-    assert streamset.url.params["maxCount"] == "10000"
+    assert streamset.url.params["maxCount"] == str(DEFAULT_PAGE_SIZE)
     assert "Items.Items.Value" in streamset.url.params["selectedFields"]
 
 

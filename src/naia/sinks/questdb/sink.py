@@ -6,6 +6,7 @@ re-delivered messages and re-run ranges leave one row per event.
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import datetime
 from typing import Any
@@ -41,16 +42,21 @@ def execute(settings: QuestDbSettings, sql: str) -> dict[str, Any]:
     if settings.username and settings.password:
         auth = (settings.username, settings.password.get_secret_value())
     try:
-        response = httpx.get(
-            f"{settings.http_url}/exec", params={"query": sql}, auth=auth,
-            timeout=settings.request_timeout_s,
-        )  # fmt: skip
+        response = _client(settings.request_timeout_s).get(
+            f"{settings.http_url}/exec", params={"query": sql}, auth=auth
+        )
     except httpx.HTTPError as exc:
         raise TransientError(f"QuestDB at {settings.http_url} unreachable: {exc}") from exc
     body: dict[str, Any] = response.json()
     if response.status_code != 200:
         raise TransientError(f"QuestDB rejected the query: {body.get('error', body)}")
     return body
+
+
+@functools.cache
+def _client(timeout: float) -> httpx.Client:
+    """One pooled client per process: status polling must not build a TLS context per call."""
+    return httpx.Client(timeout=timeout)
 
 
 def ensure_table(settings: QuestDbSettings) -> None:
