@@ -80,7 +80,9 @@ def stored_count(
 
 
 def to_frame(batch: pa.RecordBatch) -> Any:
-    """pandas frame for the client: both symbol columns categorical (no per-row strings)."""
+    """pandas frame for the client, rows in time order (QuestDB appends in-order rows far faster
+    than it merges out-of-order ones), both symbol columns categorical (no per-row strings)."""
+    batch = batch.take(pc.sort_indices(batch.column("ts")))
     index = batch.schema.get_field_index("state")
     state = pc.dictionary_encode(batch.column(index))
     if len(state.dictionary) == 0:  # all null: the client wants string categories, not none

@@ -32,26 +32,39 @@ class SimulatorSource:
         self, points: Sequence[str], start: datetime, end: datetime
     ) -> Iterator[pa.RecordBatch]:
         self.check_points(points)
-        parts = (
-            self._point_batch(point, events)
-            for point in points
-            for events in self.events(point, to_us(start), to_us(end))
+        return rebatch(
+            self._time_major(points, to_us(start), to_us(end)), self._settings.batch_rows
         )
-        return rebatch(parts, self._settings.batch_rows)
+
+    def _time_major(
+        self, points: Sequence[str], start_us: int, end_us: int
+    ) -> Iterator[pa.RecordBatch]:
+        """Every point of one time block, then the next block: batches come out roughly in time
+        order (a time-series store ingests that far faster), each about batch_rows rows."""
+        slots = sum(slot_count(self._settings.options_for(p), start_us, end_us) for p in points)
+        blocks = max(1, -(-slots // self._settings.batch_rows))
+        step = -(-(end_us - start_us) // blocks)
+        for block_start in range(start_us, end_us, step):
+            block_end = min(block_start + step, end_us)
+            for point in points:
+                yield self._point_batch(point, self._generate(point, block_start, block_end))
 
     def events(self, point: str, start_us: int, end_us: int) -> Iterator[Events]:
         """The point's events in [start_us, end_us), in blocks of at most ~batch_rows slots."""
+        slots = slot_count(self._settings.options_for(point), start_us, end_us)
+        blocks = max(1, -(-slots // self._settings.batch_rows))
+        step = -(-(end_us - start_us) // blocks)
+        for block_start in range(start_us, end_us, step):
+            yield self._generate(point, block_start, min(block_start + step, end_us))
+
+    def _generate(self, point: str, start_us: int, end_us: int) -> Events:
         options = self._settings.options_for(point)
         definition = _resolve(point)
         if options.digital_states:
             definition = replace(
                 definition, point_type="Digital", wave="digital", states=options.digital_states
             )
-        slots = slot_count(options, start_us, end_us)
-        blocks = max(1, -(-slots // self._settings.batch_rows))
-        step = -(-(end_us - start_us) // blocks)
-        for block_start in range(start_us, end_us, step):
-            yield generate(definition, options, block_start, min(block_start + step, end_us))
+        return generate(definition, options, start_us, end_us)
 
     def close(self) -> None:
         return None
