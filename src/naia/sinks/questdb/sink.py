@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 from questdb import QuestDBError, Sender
 
 from naia.domain.errors import TransientError
+from naia.domain.schema import unify
 from naia.domain.timeparse import format_timestamp
 from naia.sinks.questdb.settings import QuestDbSettings
 
@@ -91,14 +92,30 @@ def to_frame(batch: pa.RecordBatch) -> Any:
 
 
 class QuestDbSink:
+    """Buffers a cycle's batches; ``flush`` sends them as one time-ordered frame, so QuestDB
+    appends in order instead of merging many small out-of-order commits."""
+
     def __init__(self, settings: QuestDbSettings) -> None:
         self._settings = settings
         ensure_table(settings)
         self._sender = Sender.from_conf(settings.ilp_conf())
         self._sender.establish()  # type: ignore[no-untyped-call]
+        self._pending: list[pa.RecordBatch] = []
 
     def write(self, batch: pa.RecordBatch) -> None:
-        frame = to_frame(batch)
+        self._pending.append(batch)
+
+    def flush(self) -> None:
+        if self._pending:
+            batch = unify(self._pending)
+            self._pending = []
+            self._send(to_frame(batch))
+        try:
+            self._sender.flush()
+        except QuestDBError as exc:
+            raise TransientError(f"QuestDB flush failed: {exc}") from exc
+
+    def _send(self, frame: Any) -> None:
         try:
             self._sender.dataframe(
                 frame, table_name=self._settings.table, symbols=["source_address", "state"],
@@ -106,12 +123,6 @@ class QuestDbSink:
             )  # fmt: skip
         except QuestDBError as exc:
             raise TransientError(f"QuestDB ingestion failed: {exc}") from exc
-
-    def flush(self) -> None:
-        try:
-            self._sender.flush()
-        except QuestDBError as exc:
-            raise TransientError(f"QuestDB flush failed: {exc}") from exc
 
     def close(self) -> None:
         self._sender.close()
