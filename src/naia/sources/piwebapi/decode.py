@@ -190,11 +190,11 @@ def _rare_flags(items: list[TimedValue], n: int) -> tuple[Bools, Bools, Bools]:
 def _values(values: list[RawValue]) -> tuple[F64, pa.Array]:
     """Numbers → float64 (states, strings, nulls → NaN, made NULL later); names → ``state``."""
     try:
-        # array('d') takes floats (and the rare bool) and refuses anything else, strings too.
-        numbers = np.frombuffer(array("d", cast(list[float], values)), dtype=np.float64)
-        return numbers, pa.nulls(len(values), type=pa.string())
-    except TypeError:
+        # Arrow takes floats, the rare bool and nulls (→ NaN) and refuses states and strings.
+        numbers: F64 = pa.array(values, type=pa.float64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
         return _mixed_values(values)
+    return numbers, pa.nulls(len(values), type=pa.string())
 
 
 def _mixed_values(values: list[RawValue]) -> tuple[F64, pa.Array]:
