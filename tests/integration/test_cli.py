@@ -81,3 +81,11 @@ def test_retry_failed_runs_only_the_failed_chunks(tmp_path: Path) -> None:
     assert db_count(db, SEED_QUERY) == 4320
     again = run_naia("retry-failed", request_id, "--db", str(db))
     assert again.returncode == 2 and "no failed chunks" in again.stderr
+
+
+def test_store_memory_limit_is_checked_and_used(tmp_path: Path) -> None:
+    db = tmp_path / "limit.duckdb"
+    bad = run_naia("backfill", *SEED, "--db", str(db), env={"NAIA_STORE__MEMORY_LIMIT": "lots"})
+    assert bad.returncode == 2 and "memory_limit" in bad.stderr and not db.exists()
+    good = run_naia("backfill", *SEED, "--db", str(db), env={"NAIA_STORE__MEMORY_LIMIT": "24MB"})
+    assert good.returncode == 0 and "4,320" in good.stdout, good.stderr

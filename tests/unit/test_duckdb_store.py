@@ -113,3 +113,16 @@ def test_rerunning_a_request_leaves_one_copy(store: DuckDbStore) -> None:
         orch.run_pending()
     assert count(store, SEED_QUERY) == 4320
     assert orch.stats().completed_requests == 2
+
+
+def test_memory_limit_is_applied_and_can_be_left_to_duckdb(tmp_path: Path) -> None:
+    path = tmp_path / "limits.duckdb"
+    writer = DuckDbStore(path, memory_limit="48MB")
+    setting = "SELECT current_setting('memory_limit')"
+    limited = str(writer.query(setting)[1][0][0])
+    writer.close()
+    reader = DuckDbStore(path, read_only=True, memory_limit=None)
+    default = str(reader.query(setting)[1][0][0])
+    reader.close()
+    assert limited.startswith(("45.7 MiB", "48.0 MB", "48MB")), limited
+    assert default != limited

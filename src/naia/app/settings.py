@@ -31,6 +31,11 @@ class _Section(BaseModel):
 
 class StoreSettings(_Section):
     path: Path = Path("var/naia.duckdb")
+    memory_limit: str = Field(
+        default="32MB",
+        pattern=r"^\d+(\.\d+)?\s*(B|KB|MB|GB|KiB|MiB|GiB)$",
+        description="DuckDB's memory_limit: writes stream through it, queries spill past it",
+    )
 
 
 class OrchestratorSettings(_Section):

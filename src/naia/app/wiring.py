@@ -127,7 +127,7 @@ _Parts = tuple[ChunkWriter, StateStore, list[Callable[[], None]], StoredCounter 
 def _embedded(settings: NaiaSettings) -> _Parts:
     from naia.sinks.duckdb import DuckDbStore
 
-    store = DuckDbStore(settings.store.path)
+    store = DuckDbStore(settings.store.path, memory_limit=settings.store.memory_limit)
     return store, store, [store.close], None
 
 

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from naia.api.schemas import StartRequest
 from naia.app.logs import configure_logging, uvicorn_log_config
+from naia.app.memory import bound_memory
 from naia.app.settings import NaiaSettings, load_settings
 from naia.app.wiring import build_runtime
 from naia.cli.progress import follow, summary
@@ -26,6 +27,12 @@ app = typer.Typer(
 )
 console = Console()
 err = Console(stderr=True)
+
+
+@app.callback()
+def _every_command() -> None:
+    bound_memory()
+
 
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="TOML settings file")]
 DbOpt = Annotated[Path | None, typer.Option("--db", help="DuckDB file of the embedded store")]
@@ -222,7 +229,7 @@ def sql(
     if not path.exists():
         _die(f"no store at {path}; run a backfill first or pass --db")
     try:
-        store = DuckDbStore(path, read_only=True)
+        store = DuckDbStore(path, read_only=True, memory_limit=None)
         names, rows = store.query(query)
     except Exception as exc:  # DuckDB's own message is the useful one
         _die(f"query failed: {exc}")

@@ -36,15 +36,18 @@ class DuckDbStore:
     """Embedded store. Thread-safe: each call takes a cursor of its own."""
 
     def __init__(
-        self, path: Path | str, *, read_only: bool = False, memory_limit: str = "64MB"
+        self, path: Path | str, *, read_only: bool = False, memory_limit: str | None = "32MB"
     ) -> None:
+        """``memory_limit`` bounds DuckDB's buffers (None: DuckDB's default, 80 % of RAM,
+        for ad-hoc queries): a chunk streams through it whatever its size."""
         self.path = Path(path)
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         config: dict[str, str | bool | int | float | list[str]] = {
-            "memory_limit": memory_limit,
             "preserve_insertion_order": False,
         }
+        if memory_limit is not None:
+            config["memory_limit"] = memory_limit
         try:
             self._con = duckdb.connect(str(self.path), read_only=read_only, config=config)
         except duckdb.Error as exc:

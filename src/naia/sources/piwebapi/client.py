@@ -199,7 +199,7 @@ class PiWebApiClient:
     def _attempt(self, request: httpx.Request, what: str, decode: Callable[[bytes], T]) -> T:
         started = time.perf_counter()
         try:
-            response = self._http.send(request)
+            response, body = self._send(request)
         except httpx.TimeoutException as exc:
             raise RetryableError(f"timed out ({type(exc).__name__})") from exc
         except (httpx.TransportError, httpx.DecodingError) as exc:
@@ -210,16 +210,27 @@ class PiWebApiClient:
         if response.status_code not in (200, 207):
             raise_for_status(
                 response.status_code,
-                error_message(response.content),
+                error_message(body),
                 parse_retry_after(response.headers.get("Retry-After"), self._retry),
                 what,
             )
         try:
-            return decode(response.content)
+            return decode(body)
         except msgspec.ValidationError as exc:
             raise SourceError(f"PI Web API {what}: unexpected response: {exc}") from exc
         except msgspec.DecodeError as exc:
             raise RetryableError(f"truncated or malformed body ({exc})") from exc
+
+    def _send(self, request: httpx.Request) -> tuple[httpx.Response, bytes]:
+        """The response and its body, read by us: an httpx ``Response`` sits in a reference
+        cycle (its stream points back at it) and lives until the cyclic GC runs, which the
+        decoder's untracked structs make rare — a body cached on it would pile up, megabytes a
+        page. Read this way, the body is ours and freed as soon as it is decoded."""
+        response = self._http.send(request, stream=True)
+        try:
+            return response, b"".join(response.iter_bytes())
+        finally:
+            response.close()
 
 
 def raise_for_status(status: int, message: str, retry_after: float | None, what: str) -> None:
