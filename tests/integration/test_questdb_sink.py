@@ -6,6 +6,8 @@ import time
 import uuid
 from datetime import UTC, datetime
 
+import numpy as np
+import pyarrow as pa
 import pytest
 
 from naia.sinks.questdb.sink import QuestDbSink, execute, stored_count
@@ -42,3 +44,50 @@ def test_batches_with_and_without_states_land_once(options: PointOptions) -> Non
     finally:
         sink.close()
         execute(settings, f"DROP TABLE IF EXISTS {settings.table}")
+
+
+def _flagged(batch: pa.RecordBatch, rng: np.random.Generator) -> pa.RecordBatch:
+    """The batch with rare quality flags set on a few rows (the Simulator sets none)."""
+    for name in ("questionable", "substituted", "annotated", "good"):
+        flags = batch.column(name).to_numpy(zero_copy_only=False).copy()
+        hit = rng.random(batch.num_rows) < 0.03
+        flags[hit] = not flags[hit][0] if name == "good" else True
+        index = batch.schema.get_field_index(name)
+        batch = batch.set_column(index, batch.schema.field(index), pa.array(flags))
+    return batch
+
+
+def test_every_column_round_trips_including_left_out_defaults() -> None:
+    """Rows go without false rare flags and without seq 0 (QuestDB's defaults): what comes
+    back must equal, column by column, what went in — flags set, seq > 0 and states included."""
+    from naia.sinks.questdb.settings import QuestDbSettings
+
+    settings = QuestDbSettings(http_port=QDB_PORT, table=f"t_cols_{uuid.uuid4().hex[:8]}")
+    sink = QuestDbSink(settings)
+    rng = np.random.default_rng(7)
+    dense = REALISTIC.model_copy(update={"same_timestamp_rate": 0.2})
+    source = SimulatorSource(SimulatorSettings(defaults=dense, batch_rows=700))
+    points = ("SINUSOID", "BA:ACTIVE.1", "SIM.3")
+    sent = pa.Table.from_batches([_flagged(b, rng) for b in source.read(points, START, END)])
+    try:
+        for batch in sent.to_batches():
+            sink.write(batch)
+        sink.flush()
+        wait_for(lambda: stored_count(settings, points, START, END) >= sent.num_rows, 60, "rows")
+        body = execute(
+            settings,
+            f"SELECT ts, source_address, seq, value, state, good, questionable, substituted, "
+            f"annotated FROM {settings.table} ORDER BY ts, source_address, seq",
+        )
+    finally:
+        sink.close()
+        execute(settings, f"DROP TABLE IF EXISTS {settings.table}")
+    columns = ["ts", "source_address", "seq", "value", "state", "good", "questionable",
+               "substituted", "annotated"]  # fmt: skip
+    want = sorted(zip(*(sent.column(c).to_pylist() for c in columns), strict=True))
+    want = [(row[0].strftime("%Y-%m-%dT%H:%M:%S.%fZ"), *row[1:]) for row in want]
+    got = [tuple(row) for row in body["dataset"]]
+    assert len(got) == len(want) == sent.num_rows
+    assert got == want
+    assert any(row[2] > 0 for row in want) and any(row[6] for row in want)
+    assert any(row[4] is not None for row in want) and any(not row[5] for row in want)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -178,7 +178,7 @@ class ListInbox:
         taken, self.messages = self.messages[:max_messages], self.messages[max_messages:]
         return taken
 
-    def commit(self) -> None:
+    def commit(self, messages: Sequence[InboxMessage]) -> None:
         self.commits += 1
 
     def dead_letter(self, message: InboxMessage, reason: str) -> None:
@@ -195,8 +195,11 @@ class ListSink:
     def write(self, batch: pa.RecordBatch) -> None:
         self.rows += batch.num_rows
 
+    def prepare(self) -> Callable[[], None]:
+        return lambda: None
+
     def flush(self) -> None:
-        pass
+        self.prepare()()
 
     def close(self) -> None:
         pass
@@ -216,6 +219,7 @@ def test_ingest_metrics_served_on_their_own_port() -> None:
     metrics.watch_lag(lambda: {("naia.datapoints.backfill", 0): 5, ("naia.datapoints", 1): 0})
     worker = IngestionWorker(inbox, [ListSink()], max_messages=100, observer=metrics)
     assert worker.step() == len(payloads) + 1
+    worker.drain()
     port = free_port()
     server, thread = serve_metrics(metrics.registry, port)
     try:

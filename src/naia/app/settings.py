@@ -55,7 +55,7 @@ class ApiSettings(_Section):
 
 
 class IngestSettings(_Section):
-    max_messages: int = Field(default=6, gt=0, description="messages per flush/commit cycle")
+    max_messages: int = Field(default=3, gt=0, description="messages per flush/commit cycle")
     poll_timeout_s: float = Field(default=0.2, gt=0)
 
 

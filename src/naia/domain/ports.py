@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -80,8 +80,9 @@ class Inbox(Protocol):
 
     def poll(self, max_messages: int, timeout: float) -> list[InboxMessage]: ...
 
-    def commit(self) -> None:
-        """Mark everything polled so far as done (after the sinks flushed)."""
+    def commit(self, messages: Sequence[InboxMessage]) -> None:
+        """Mark ``messages`` (and what precedes them on their partitions) as done, once the sinks
+        made them durable; messages polled since stay uncommitted."""
         ...
 
     def dead_letter(self, message: InboxMessage, reason: str) -> None: ...
@@ -90,9 +91,14 @@ class Inbox(Protocol):
 
 
 class Sink(Protocol):
-    """A store the ingestion worker writes: buffer with ``write``, make durable with ``flush``."""
+    """A store the ingestion worker writes: buffer with ``write``; ``prepare`` takes everything
+    written so far (the CPU work: encoding) and returns the step that makes it durable (the
+    waiting: network I/O). The worker runs that step on another thread, one at a time and in
+    order, while it prepares the next cycle; ``flush`` is both at once."""
 
     def write(self, batch: pa.RecordBatch) -> None: ...
+
+    def prepare(self) -> Callable[[], None]: ...
 
     def flush(self) -> None: ...
 

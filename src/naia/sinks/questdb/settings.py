@@ -13,7 +13,9 @@ class QuestDbSettings(BaseModel):
     table: str = "point_data"
     username: str | None = None
     password: SecretStr | None = None
-    auto_flush_rows: int = Field(default=100_000, gt=0)
+    rows_per_request: int = Field(
+        default=500_000, gt=0, description="rows per ILP/HTTP request (one QuestDB transaction)"
+    )
     request_timeout_s: float = Field(default=30.0, gt=0)
 
     @property
@@ -21,10 +23,7 @@ class QuestDbSettings(BaseModel):
         return f"http://{self.host}:{self.http_port}"
 
     def ilp_conf(self) -> str:
-        conf = (
-            f"http::addr={self.host}:{self.http_port};auto_flush_rows={self.auto_flush_rows};"
-            f"auto_flush_interval=off;retry_timeout=20000;"
-        )
+        conf = f"http::addr={self.host}:{self.http_port};auto_flush=off;retry_timeout=20000;"
         if self.username and self.password:
             conf += f"username={self.username};password={self.password.get_secret_value()};"
         return conf

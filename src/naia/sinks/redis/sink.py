@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from importlib import resources
 from typing import NamedTuple
 
@@ -68,14 +70,20 @@ class RedisLatestSink:
             if current is None or (latest.ts_us, latest.seq) >= (current.ts_us, current.seq):
                 self._pending[point] = latest
 
-    def flush(self) -> None:
+    def prepare(self) -> Callable[[], None]:
         items = list(self._pending.items())
+        self._pending = {}
+        return functools.partial(self._send_all, items)
+
+    def flush(self) -> None:
+        self.prepare()()
+
+    def _send_all(self, items: list[tuple[str, Latest]]) -> None:
         try:
             for start in range(0, len(items), _KEYS_PER_CALL):
                 self._call(items[start : start + _KEYS_PER_CALL])
         except redis.RedisError as exc:
             raise TransientError(f"Redis update failed: {exc}") from exc
-        self._pending.clear()
 
     def _call(self, items: list[tuple[str, Latest]]) -> None:
         keys = [self._settings.key_prefix + point for point, _ in items]

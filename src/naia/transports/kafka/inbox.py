@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from naia.domain.errors import TransientError
 from naia.domain.ports import InboxMessage
@@ -21,7 +22,7 @@ def _consumer(settings: KafkaSettings, topic: str) -> Consumer:
             "auto.offset.reset": "earliest",
             "fetch.max.bytes": 8 * 1024 * 1024,
             "max.partition.fetch.bytes": 2 * 1024 * 1024,
-            "queued.max.messages.kbytes": 32 * 1024,
+            "queued.max.messages.kbytes": 8 * 1024,
             # a worker killed without leaving the group holds its partitions until the session
             # expires: keep that short so a restarted or surviving worker takes over quickly
             "session.timeout.ms": settings.session_timeout_ms,
@@ -46,17 +47,12 @@ class KafkaInbox:
         self._dlq = Producer(
             {"bootstrap.servers": settings.bootstrap_servers, "enable.idempotence": True}
         )
-        self._pending: set[int] = set()
 
     def poll(self, max_messages: int, timeout: float) -> list[InboxMessage]:
         live = self._consume(self._live, max_messages, 0.0)
         if live:
-            self._pending.add(0)
             return live
-        backfill = self._consume(self._backfill, max_messages, timeout)
-        if backfill:
-            self._pending.add(1)
-        return backfill
+        return self._consume(self._backfill, max_messages, timeout)
 
     @staticmethod
     def _consume(consumer: Consumer, count: int, timeout: float) -> list[InboxMessage]:
@@ -66,17 +62,32 @@ class KafkaInbox:
             raise TransientError(f"Kafka consume failed: {exc}") from exc
         return [_to_inbox(m) for m in messages if _usable(m)]
 
-    def commit(self) -> None:
+    def commit(self, messages: Sequence[InboxMessage]) -> None:
         if self._dlq.flush(30) > 0:
             raise TransientError("dead letters not acknowledged; offsets not committed")
-        for index in sorted(self._pending):
-            consumer = (self._live, self._backfill)[index]
+        for consumer, offsets in self._offsets(messages):
             try:
-                consumer.commit(asynchronous=False)
+                consumer.commit(offsets=offsets, asynchronous=False)
             except KafkaException as exc:
-                if exc.args[0].code() != KafkaError._NO_OFFSET:
-                    raise TransientError(f"offset commit failed: {exc}") from exc
-        self._pending.clear()
+                raise TransientError(f"offset commit failed: {exc}") from exc
+
+    def _offsets(
+        self, messages: Sequence[InboxMessage]
+    ) -> list[tuple[Consumer, list[TopicPartition]]]:
+        """Per consumer, the next offset to read on each partition these messages came from."""
+        following: dict[tuple[str, int], int] = {}
+        for m in messages:
+            key = (m.topic, m.partition)
+            following[key] = max(following.get(key, 0), m.offset + 1)
+        by_consumer: list[tuple[Consumer, list[TopicPartition]]] = []
+        for consumer, topic in (
+            (self._live, self._settings.datapoints_topic),
+            (self._backfill, self._settings.backfill_topic),
+        ):
+            offsets = [TopicPartition(t, p, o) for (t, p), o in following.items() if t == topic]
+            if offsets:
+                by_consumer.append((consumer, offsets))
+        return by_consumer
 
     def dead_letter(self, message: InboxMessage, reason: str) -> None:
         headers: list[tuple[str, str | bytes | None]] = list(message.headers.items())
