@@ -1,4 +1,5 @@
 from datetime import timedelta
+from itertools import pairwise
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -89,3 +90,14 @@ def test_any_point_can_be_made_digital_by_option() -> None:
     assert set(five["state"].to_pylist()) == {"Open", "Closed"}
     assert five["value"].null_count == five.num_rows
     assert six["state"].null_count == six.num_rows
+
+
+def test_successive_batches_cover_successive_disjoint_time_ranges() -> None:
+    """One batch a time block holding every point: a store appends them in order."""
+    points = tuple(f"SIM.{i}" for i in range(7))
+    source = SimulatorSource(SimulatorSettings(batch_rows=1000))
+    batches = list(source.read(points, DAY_START, DAY_START + timedelta(days=2)))
+    assert len(batches) > 3 and sum(b.num_rows for b in batches) == 7 * 2 * 1440
+    for before, after in pairwise(batches):
+        assert pc.max(before.column("ts")).as_py() < pc.min(after.column("ts")).as_py()
+    assert all(set(b.column("source_address").to_pylist()) == set(points) for b in batches)

@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 
 from naia.domain.errors import UnknownPointError
-from naia.domain.schema import point_batch, rebatch
+from naia.domain.schema import point_batch, unify
 from naia.domain.timeparse import to_us
 from naia.sources.simulator.catalogue import PointDef, find_point
 from naia.sources.simulator.generate import Events, generate, slot_count
@@ -32,22 +32,26 @@ class SimulatorSource:
         self, points: Sequence[str], start: datetime, end: datetime
     ) -> Iterator[pa.RecordBatch]:
         self.check_points(points)
-        return rebatch(
-            self._time_major(points, to_us(start), to_us(end)), self._settings.batch_rows
-        )
+        return self._time_major(points, to_us(start), to_us(end))
 
     def _time_major(
         self, points: Sequence[str], start_us: int, end_us: int
     ) -> Iterator[pa.RecordBatch]:
-        """Every point of one time block, then the next block: batches come out roughly in time
-        order (a time-series store ingests that far faster), each about batch_rows rows."""
+        """One batch per time block holding every point, block after block: successive batches
+        cover successive, disjoint time ranges (a time-series store appends those instead of
+        merging them into rows it holds), each of about batch_rows rows."""
         slots = sum(slot_count(self._settings.options_for(p), start_us, end_us) for p in points)
         blocks = max(1, -(-slots // self._settings.batch_rows))
         step = -(-(end_us - start_us) // blocks)
         for block_start in range(start_us, end_us, step):
             block_end = min(block_start + step, end_us)
-            for point in points:
-                yield self._point_batch(point, self._generate(point, block_start, block_end))
+            parts = [
+                self._point_batch(point, self._generate(point, block_start, block_end))
+                for point in points
+            ]
+            parts = [p for p in parts if p.num_rows]
+            if parts:
+                yield unify(parts)
 
     def events(self, point: str, start_us: int, end_us: int) -> Iterator[Events]:
         """The point's events in [start_us, end_us), in blocks of at most ~batch_rows slots."""

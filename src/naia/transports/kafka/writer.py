@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 import msgspec
 import pyarrow as pa
+import pyarrow.compute as pc
 from confluent_kafka import KafkaException, Producer
 
 from naia.domain.codec import batch_headers, encode_batch
@@ -48,9 +49,11 @@ class KafkaChunkWriter:
         producer.begin_transaction()
         try:
             values = count = 0
+            # one partition per (request, point group): its chunks are read in the order they
+            # were written, so QuestDB appends them instead of merging months into each other
+            key = f"{unit.request_id}:{unit.group}".encode()
             for piece, payload in self._messages(batches):
                 headers = batch_headers(piece, unit.request_id, unit.index, count)
-                key = f"{unit.request_id}:{unit.index}:{count}".encode()
                 self._produce(self._settings.backfill_topic, key, payload, headers)
                 values += piece.num_rows
                 count += 1
@@ -67,11 +70,15 @@ class KafkaChunkWriter:
     def _messages(
         self, batches: Iterable[pa.RecordBatch]
     ) -> Iterator[tuple[pa.RecordBatch, bytes]]:
-        """Slices of at most max_rows_per_message rows whose encoding fits max_message_bytes."""
+        """Slices of at most max_rows_per_message rows whose encoding fits max_message_bytes,
+        each batch sorted by time first: successive messages then cover successive time ranges,
+        so however the consumer groups them, QuestDB receives (mostly) in-order commits and
+        appends instead of merging them into rows it already holds."""
         step = self._settings.max_rows_per_message
         for batch in batches:
-            for offset in range(0, batch.num_rows, step):
-                yield from self._fitting(batch.slice(offset, step))
+            ordered = batch.take(pc.sort_indices(batch.column("ts")))
+            for offset in range(0, ordered.num_rows, step):
+                yield from self._fitting(ordered.slice(offset, step))
 
     def _fitting(self, batch: pa.RecordBatch) -> Iterator[tuple[pa.RecordBatch, bytes]]:
         payload = encode_batch(batch)
