@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 from questdb import QuestDBError, Sender
 
 from naia.domain.errors import TransientError
-from naia.domain.schema import unify
+from naia.domain.schema import time_sorted, unify
 from naia.domain.timeparse import format_timestamp
 from naia.sinks.questdb.settings import QuestDbSettings
 
@@ -92,8 +92,7 @@ def _nothing() -> None:
 def time_ordered(batches: list[pa.RecordBatch]) -> pa.RecordBatch:
     """One batch, rows in time order: QuestDB appends in-order rows far faster than it merges
     out-of-order ones."""
-    batch = unify(batches)
-    return batch.take(pc.sort_indices(batch.column("ts")))
+    return time_sorted(unify(batches))
 
 
 _NULLABLE_INT16 = {pa.int16(): pd.Int16Dtype()}

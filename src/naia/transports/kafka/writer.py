@@ -13,12 +13,12 @@ from datetime import UTC, datetime
 
 import msgspec
 import pyarrow as pa
-import pyarrow.compute as pc
 from confluent_kafka import KafkaException, Producer
 
 from naia.domain.codec import batch_headers, encode_batch
 from naia.domain.errors import TransientError
 from naia.domain.model import ChunkWritten, WorkUnit
+from naia.domain.schema import time_sorted
 from naia.transports.kafka.settings import KafkaSettings
 from naia.transports.kafka.state import CheckpointJson
 
@@ -76,7 +76,7 @@ class KafkaChunkWriter:
         appends instead of merging them into rows it already holds."""
         step = self._settings.max_rows_per_message
         for batch in batches:
-            ordered = batch.take(pc.sort_indices(batch.column("ts")))
+            ordered = time_sorted(batch)
             for offset in range(0, ordered.num_rows, step):
                 yield from self._fitting(ordered.slice(offset, step))
 
