@@ -196,3 +196,18 @@ def test_a_bug_in_a_handler_answers_500_json(
     r = client.get("/piwebapi/points", params={"path": SINUSOID_PATH})
     assert r.status_code == 500
     assert r.json() == {"Errors": ["An error has occurred."]}
+
+
+def test_a_digital_states_override_makes_the_point_digital_in_its_metadata() -> None:
+    from naia.sources.simulator import PointOptions, SimulatorSettings
+
+    simulator = SimulatorSettings(points={"SIM.7": PointOptions(digital_states=("Open", "Shut"))})
+    settings = EmulatorSettings(simulator=simulator)
+    with TestClient(create_app(settings, clock=lambda: T0)) as c:
+        point = c.get("/piwebapi/points", params={"path": "\\\\NAIA-PI\\SIM.7"}).json()
+        plain = c.get("/piwebapi/points", params={"path": "\\\\NAIA-PI\\SIM.8"}).json()
+    assert (point["PointType"], point["DigitalSetName"], point["Step"]) == (
+        "Digital", "SIM.7.States", True
+    )  # fmt: skip
+    assert (point["Zero"], point["Span"], point["EngineeringUnits"]) == (0.0, 1.0, "")
+    assert plain["PointType"] == "Float32" and plain["DigitalSetName"] == ""

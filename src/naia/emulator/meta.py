@@ -9,6 +9,7 @@ from naia.emulator.context import Emulator, web_id_type
 from naia.emulator.fields import Selection
 from naia.emulator.http import ApiError, Call, Reply
 from naia.emulator.render import format_us, json_bytes
+from naia.sources.simulator.source import effective_definition
 
 
 def landing(emu: Emulator, call: Call) -> Reply:
@@ -116,7 +117,7 @@ def _item(emu: Emulator, call: Call, kind: str, ident: str) -> dict[str, Any]:
 def point_object(emu: Emulator, call: Call, point: EmulatedPoint) -> dict[str, Any]:
     kind = web_id_type(call.query)
     web_id = emu.point_web_id(point, kind)
-    d = point.definition
+    d = effective_definition(emu.settings.simulator, point.definition)
     p, s = f"{call.base}/points/{web_id}", f"{call.base}/streams/{web_id}"
     links = {
         "Self": p,

@@ -62,13 +62,8 @@ class SimulatorSource:
             yield self._generate(point, block_start, min(block_start + step, end_us))
 
     def _generate(self, point: str, start_us: int, end_us: int) -> Events:
-        options = self._settings.options_for(point)
-        definition = _resolve(point)
-        if options.digital_states:
-            definition = replace(
-                definition, point_type="Digital", wave="digital", states=options.digital_states
-            )
-        return generate(definition, options, start_us, end_us)
+        definition = effective_definition(self._settings, _resolve(point))
+        return generate(definition, self._settings.options_for(point), start_us, end_us)
 
     def close(self) -> None:
         return None
@@ -82,6 +77,21 @@ class SimulatorSource:
             _state_column(events),
             events.good,
         )
+
+
+def effective_definition(settings: SimulatorSettings, definition: PointDef) -> PointDef:
+    """The point as these settings make it: a ``digital_states`` option turns it digital."""
+    states = settings.options_for(definition.name).digital_states
+    if not states:
+        return definition
+    return replace(
+        definition,
+        point_type="Digital",
+        wave="digital",
+        states=states,
+        digital_set=f"{definition.name}.States",
+        units="",
+    )
 
 
 def _resolve(point: str) -> PointDef:
