@@ -101,3 +101,18 @@ def test_successive_batches_cover_successive_disjoint_time_ranges() -> None:
     for before, after in pairwise(batches):
         assert pc.max(before.column("ts")).as_py() < pc.min(after.column("ts")).as_py()
     assert all(set(b.column("source_address").to_pylist()) == set(points) for b in batches)
+
+
+def test_a_block_batch_equals_the_points_read_one_by_one() -> None:
+    """Building a block's batch from all points at once changes nothing in the data."""
+    points = ("SINUSOID", "BA:PHASE.1", "CDM158", "SIM.9")
+    settings = SimulatorSettings(defaults=REALISTIC, batch_rows=900)
+    source = SimulatorSource(settings)
+    end = DAY_START + timedelta(hours=7)
+    together = pa.Table.from_batches(list(source.read(points, DAY_START, end)))
+    for point in points:
+        alone = pa.Table.from_batches(list(source.read((point,), DAY_START, end)))
+        mine = together.filter(pc.equal(together.column("source_address").cast(pa.string()), point))
+        for name in ("ts", "seq", "value", "state", "good"):
+            assert mine.column(name).to_pylist() == alone.column(name).to_pylist(), (point, name)
+    assert together.column("state").null_count < together.num_rows  # digital points' states
