@@ -70,6 +70,8 @@ def test_seed_test1_lands_in_questdb_and_redis_and_rerun_keeps_one_copy(tmp_path
             wait_for(lambda: request(url, request_id)["status"] == "Completed", 90, "Completed")
             wait_stored(s, 4320, SEED_WHERE)
             assert s.count(SEED_WHERE) == 4320
+            # stored* figures come from a count in QuestDB reused for 2 s
+            wait_for(lambda: request(url, request_id)["storedValues"] == 4320, 10, "stored")
             detail = request(url, request_id)
             assert detail["pointsProcessed"] == 4320 and detail["storedValues"] == 4320
             assert detail["storedComplete"] is True and detail["storedProgress"] == 100.0

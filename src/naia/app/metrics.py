@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import datetime
 from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import (
@@ -25,6 +24,7 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
 
+from naia.app.stored import StoredCounter
 from naia.domain.errors import NaiaError
 from naia.domain.model import RequestStatus, WorkUnit
 from naia.orchestrator.views import RequestView
@@ -35,7 +35,6 @@ CHUNK_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 12
 PI_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 Requests = Callable[[], list[RequestView]]
-StoredCounter = Callable[[tuple[str, ...], datetime, datetime], int]
 LagProbe = Callable[[], Mapping[tuple[str, int], int]]
 
 

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from naia.app.metrics import BackfillMetrics
 from naia.app.settings import NaiaSettings
+from naia.app.stored import CachedCounter, StoredCounter
 from naia.domain.errors import ConnectorUnavailableError
 from naia.domain.model import ConnectorType
 from naia.domain.ports import ChunkWriter, Source, StateStore
@@ -18,7 +19,6 @@ from naia.sources.afsdk import AfSdk, AfSdkSettings, AfSdkSource, load_sdk
 from naia.sources.simulator import SimulatorSource
 
 AfSdkLoader = Callable[[AfSdkSettings], AfSdk]
-StoredCounter = Callable[[tuple[str, ...], datetime, datetime], int]
 
 
 class SourceCatalog:
@@ -145,4 +145,4 @@ def _distributed(settings: NaiaSettings) -> _Parts:
     def counter(points: tuple[str, ...], start: datetime, end: datetime) -> int:
         return stored_count(settings.questdb, points, start, end)
 
-    return writer, state, [writer.close, state.close], counter
+    return writer, state, [writer.close, state.close], CachedCounter(counter)
