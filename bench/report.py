@@ -153,8 +153,8 @@ def evaluate(report: Report) -> None:
         )
     )
     for what, small, big in (
-        ("doubling points", "scale-50p", "scale-100p"),
-        ("doubling the range", "scale-100p", "scale-100p-2x"),
+        ("doubling points", "scale-small", "scale-big"),
+        ("doubling the range", "scale-big", "scale-big-2x"),
     ):
         a, b = report.find(small), report.find(big)
         label = what

@@ -74,7 +74,7 @@ class Plan:
     @property
     def scale(self) -> tuple[int, int, int]:
         """(small points, days, big points): the range doubles to 2 × days at big points."""
-        return (10, 15, 20) if self.quick else (50, 60, 100)
+        return (10, 15, 20) if self.quick else (100, 90, 200)
 
     @property
     def s2(self) -> tuple[int, tuple[datetime, datetime]]:
@@ -194,9 +194,9 @@ class Bench:
     def scale(self) -> None:
         small, days, big = self.plan.scale
         for sid, n, d in (
-            ("scale-50p", small, days),
-            ("scale-100p", big, days),
-            ("scale-100p-2x", big, 2 * days),
+            ("scale-small", small, days),
+            ("scale-big", big, days),
+            ("scale-big-2x", big, 2 * days),
         ):
             names, span = datasets.points(n), self.plan.span(d)
             expected = datasets.expected_count(names, *span, realistic=False)
