@@ -32,7 +32,7 @@ class _Section(BaseModel):
 class StoreSettings(_Section):
     path: Path = Path("var/naia.duckdb")
     memory_limit: str = Field(
-        default="32MB",
+        default="24MB",
         pattern=r"^\d+(\.\d+)?\s*(B|KB|MB|GB|KiB|MiB|GiB)$",
         description="DuckDB's memory_limit: writes stream through it, queries spill past it",
     )

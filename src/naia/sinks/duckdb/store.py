@@ -36,7 +36,7 @@ class DuckDbStore:
     """Embedded store. Thread-safe: each call takes a cursor of its own."""
 
     def __init__(
-        self, path: Path | str, *, read_only: bool = False, memory_limit: str | None = "32MB"
+        self, path: Path | str, *, read_only: bool = False, memory_limit: str | None = "24MB"
     ) -> None:
         """``memory_limit`` bounds DuckDB's buffers (None: DuckDB's default, 80 % of RAM,
         for ad-hoc queries): a chunk streams through it whatever its size."""

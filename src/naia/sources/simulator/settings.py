@@ -34,7 +34,7 @@ class SimulatorSettings(BaseModel):
 
     defaults: PointOptions = PointOptions()
     points: dict[str, PointOptions] = Field(default_factory=dict)
-    batch_rows: int = Field(default=262_144, gt=0)
+    batch_rows: int = Field(default=131_072, gt=0)
 
     def options_for(self, point: str) -> PointOptions:
         return self.points.get(point.upper(), self.points.get(point, self.defaults))
