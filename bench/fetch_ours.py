@@ -9,19 +9,13 @@ request, 4 requests in flight).
 from __future__ import annotations
 
 import json
+import os
 import resource
 import sys
 import time
 from datetime import datetime
 
-
-def hwm_mb() -> float:
-    """VmHWM of this process (ru_maxrss would include the parent's RSS at fork)."""
-    with open("/proc/self/status", encoding="ascii") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+from bench.procs import hwm_kb
 
 
 def main(argv: list[str]) -> None:
@@ -40,7 +34,16 @@ def main(argv: list[str]) -> None:
     wall = time.perf_counter() - t0
     ru1 = resource.getrusage(resource.RUSAGE_SELF)
     cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
-    print(json.dumps({"values": values, "wall_s": wall, "cpu_s": cpu, "peak_rss_mb": hwm_mb()}))
+    print(
+        json.dumps(
+            {
+                "values": values,
+                "wall_s": wall,
+                "cpu_s": cpu,
+                "peak_rss_mb": hwm_kb(os.getpid()) / 1024,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

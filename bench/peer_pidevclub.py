@@ -60,7 +60,8 @@ def read_point(client: Any, pd: Any, web_id: str, start: str, end: str, page: in
 
 
 def hwm_mb() -> float:
-    """VmHWM of this process (ru_maxrss would include the parent's RSS at fork)."""
+    """VmHWM of this process (ru_maxrss would include the parent's RSS at fork). A copy of
+    ``bench.procs.hwm_kb``'s reading: this script runs alone in the peers' venv."""
     with open("/proc/self/status", encoding="ascii") as f:
         for line in f:
             if line.startswith("VmHWM:"):

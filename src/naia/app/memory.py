@@ -25,8 +25,6 @@ _M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number
 
 def bound_memory() -> None:
     """Apply both settings (idempotent; the glibc one only where glibc is the C library)."""
-    pool = pa.system_memory_pool()
-    if pa.default_memory_pool().backend_name != pool.backend_name:
-        pa.set_memory_pool(pool)
+    pa.set_memory_pool(pa.system_memory_pool())
     if platform.libc_ver()[0] == "glibc":
         ctypes.CDLL(None).mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)

@@ -229,7 +229,7 @@ def sql(
     if not path.exists():
         _die(f"no store at {path}; run a backfill first or pass --db")
     try:
-        store = DuckDbStore(path, read_only=True, memory_limit=None)
+        store = DuckDbStore(path, read_only=True)
         names, rows = store.query(query)
     except Exception as exc:  # DuckDB's own message is the useful one
         _die(f"query failed: {exc}")

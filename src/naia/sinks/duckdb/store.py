@@ -36,10 +36,10 @@ class DuckDbStore:
     """Embedded store. Thread-safe: each call takes a cursor of its own."""
 
     def __init__(
-        self, path: Path | str, *, read_only: bool = False, memory_limit: str | None = "24MB"
+        self, path: Path | str, *, read_only: bool = False, memory_limit: str | None = None
     ) -> None:
-        """``memory_limit`` bounds DuckDB's buffers (None: DuckDB's default, 80 % of RAM,
-        for ad-hoc queries): a chunk streams through it whatever its size."""
+        """``memory_limit`` bounds DuckDB's buffers (None: DuckDB's default, 80 % of RAM);
+        a chunk streams through it whatever its size. The app sets it (``store.memory_limit``)."""
         self.path = Path(path)
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)

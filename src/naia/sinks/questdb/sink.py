@@ -89,12 +89,6 @@ def _nothing() -> None:
     pass
 
 
-def time_ordered(batches: list[pa.RecordBatch]) -> pa.RecordBatch:
-    """One batch, rows in time order: QuestDB appends in-order rows far faster than it merges
-    out-of-order ones."""
-    return time_sorted(unify(batches))
-
-
 _NULLABLE_INT16 = {pa.int16(): pd.Int16Dtype()}
 _RARE_FLAGS = ["questionable", "substituted", "annotated"]
 
@@ -119,7 +113,7 @@ def to_frame(batch: pa.RecordBatch) -> Any:
     0 as NA (left out of the row)."""
     seq_index = batch.schema.get_field_index("seq")
     seq = batch.column(seq_index)
-    no_seq = pa.nulls(1, pa.int16())[0]
+    no_seq = pa.scalar(None, pa.int16())
     batch = batch.set_column(seq_index, "seq", pc.if_else(pc.equal(seq, 0), no_seq, seq))
     index = batch.schema.get_field_index("state")
     state = pc.dictionary_encode(batch.column(index))
@@ -149,7 +143,7 @@ class QuestDbSink:
         pending, self._pending = self._pending, []
         if not pending:
             return _nothing
-        batch = time_ordered(pending)
+        batch = time_sorted(unify(pending))
         del pending
         step = self._settings.rows_per_request
         buffers = [self._encode(batch.slice(i, step)) for i in range(0, batch.num_rows, step)]
