@@ -66,30 +66,40 @@ def _frame(text: str) -> str:
     return f"{name} ({path})"
 
 
-def summarise(raw: Path, title: str, top: int = 25) -> str:
-    """Top frames by self samples and by inclusive samples from py-spy's collapsed stacks."""
-    own: collections.Counter[str] = collections.Counter()
-    total: collections.Counter[str] = collections.Counter()
-    threads: collections.Counter[str] = collections.Counter()
-    samples = 0
+Stack = tuple[str, list[str], int]
+"""(thread, frames from the outermost to the running one, samples)."""
+
+
+def raw_stacks(raw: Path) -> list[Stack]:
+    """py-spy's collapsed stacks: ``thread;frame;…;frame count`` per line."""
+    out: list[Stack] = []
     for line in raw.read_text(errors="replace").splitlines():
         stack, _, count_text = line.rpartition(" ")
         if not stack or not count_text.isdigit():
             continue
-        count = int(count_text)
         frames = stack.split(";")
-        samples += count
-        threads[frames[0].split(": ", 1)[-1]] += count
-        names = [_frame(f) for f in frames[1:]] or ["<idle>"]
+        out.append((frames[0].split(": ", 1)[-1], [_frame(f) for f in frames[1:]], int(count_text)))
+    return out
+
+
+def summary(stacks: list[Stack], title: str, what: str, top: int = 25) -> str:
+    """Threads, then the top frames by self samples and by inclusive samples."""
+    own: collections.Counter[str] = collections.Counter()
+    total: collections.Counter[str] = collections.Counter()
+    threads: collections.Counter[str] = collections.Counter()
+    for thread, frames, count in stacks:
+        names = frames or ["<idle>"]
+        threads[thread] += count
         own[names[-1]] += count
         for name in set(names):
             total[name] += count
+    samples = sum(threads.values())
     if not samples:
         return f"# {title}\n\n(no samples)\n"
     lines = [
         f"# {title}",
         "",
-        f"{samples} samples at {RATE}/s of non-idle threads",
+        f"{samples} samples {what}",
         "",
         "## threads",
         *(f"{c / samples:6.1%}  {t}" for t, c in threads.most_common(8)),
@@ -102,18 +112,21 @@ def summarise(raw: Path, title: str, top: int = 25) -> str:
     return "\n".join(lines) + "\n"
 
 
-def top_entries(raw: Path, n: int = 8) -> list[tuple[str, float]]:
+def top_of(stacks: list[Stack], n: int = 8) -> list[tuple[str, float]]:
     """The n frames with the most self time, as (frame, share)."""
     own: collections.Counter[str] = collections.Counter()
-    samples = 0
-    for line in raw.read_text(errors="replace").splitlines():
-        stack, _, count_text = line.rpartition(" ")
-        if not stack or not count_text.isdigit():
-            continue
-        frames = stack.split(";")
-        own[_frame(frames[-1]) if len(frames) > 1 else "<idle>"] += int(count_text)
-        samples += int(count_text)
+    for _, names, count in stacks:
+        own[names[-1] if names else "<idle>"] += count
+    samples = sum(own.values())
     return [(name, c / samples) for name, c in own.most_common(n)] if samples else []
+
+
+def summarise(raw: Path, title: str, top: int = 25) -> str:
+    return summary(raw_stacks(raw), title, f"at {RATE}/s of non-idle threads", top)
+
+
+def top_entries(raw: Path, n: int = 8) -> list[tuple[str, float]]:
+    return top_of(raw_stacks(raw), n)
 
 
 def run_profiled(

@@ -271,7 +271,8 @@ def markdown(report: Report) -> str:
     if report.profiles:
         lines += [
             "",
-            "Profiles (py-spy, share of non-idle samples by self time; full text in "
+            "Profiles (py-spy for NAIA's processes, share of non-idle samples; Java Flight "
+            "Recorder for QuestDB, share of execution samples; by self time; full text in "
             "`bench/results/profile-*.txt`):",
             "",
         ]

@@ -13,6 +13,7 @@ import os
 import shlex
 import shutil
 import signal
+import subprocess
 import sys
 import time
 import traceback
@@ -26,6 +27,7 @@ from bench import (
     connect,
     datasets,
     infra,
+    jfr,
     machine,
     profiles,
     questdb_shape,
@@ -433,16 +435,21 @@ class Bench:
         )
         self.log(f"profile: distributed, {_label(n, span)}")
         expected = datasets.expected_count(names, *span, realistic=False)
+        questdb = infra.service_pids()["questdb"]
         with scenarios.distributed("profile-s3") as d:
             spies = [
                 profiles.attach(exe, p, work / f"s3-{p.name.split()[-1]}.raw", work / "spy.log")
                 for p in (d.api, d.worker)
             ]
             try:
-                scenarios.end_to_end(d, "Simulator", names, *span, expected, 900)
+                with jfr.recording(questdb, work / "s3-questdb.jfr"):
+                    scenarios.end_to_end(d, "Simulator", names, *span, expected, 900)
             finally:
                 for spy in spies:
                     profiles.finish(spy)
+        self._keep_jfr(
+            questdb, work / "s3-questdb.jfr", out / f"{prefix}profile-s3-questdb.txt", n, span
+        )
         for role in ("api", "ingest"):
             self._keep_profile(
                 work / f"s3-{role}.raw",
@@ -451,6 +458,19 @@ class Bench:
                 f"s3 naia {role}",
             )
         shutil.rmtree(work, ignore_errors=True)
+
+    def _keep_jfr(
+        self, pid: int, recorded: Path, out: Path, n: int, span: tuple[datetime, datetime]
+    ) -> None:
+        """QuestDB's side of the distributed run: where the server spends its CPU."""
+        try:
+            stacks = jfr.stacks(jfr.jdk_bin(pid), recorded)
+        except (OSError, RuntimeError, subprocess.TimeoutExpired) as exc:
+            self.rep.problems.append(f"profile s3 questdb: {exc}")
+            return
+        title = f"QuestDB server (distributed, Simulator), {_label(n, span)}"
+        out.write_text(profiles.summary(stacks, title, "(JFR execution samples, every 10-20 ms)"))
+        self.rep.profiles["s3 QuestDB (JFR)"] = profiles.top_of(stacks)
 
     def _keep_profile(self, raw: Path, out: Path, title: str, key: str) -> None:
         if not raw.exists():

@@ -57,12 +57,23 @@ def _flagged(batch: pa.RecordBatch, rng: np.random.Generator) -> pa.RecordBatch:
     return batch
 
 
-def test_every_column_round_trips_including_left_out_defaults() -> None:
+@pytest.mark.parametrize(
+    "cut",
+    [
+        {"connections": 1},
+        {"connections": 2, "min_rows_to_split": 100},
+        {"connections": 3, "min_rows_to_split": 100, "rows_per_request": 250},
+    ],
+    ids=["one-request", "split-over-2-connections", "waves-over-3-connections"],
+)
+def test_every_column_round_trips_including_left_out_defaults(cut: dict[str, int]) -> None:
     """Rows go without false rare flags and without seq 0 (QuestDB's defaults): what comes
-    back must equal, column by column, what went in — flags set, seq > 0 and states included."""
+    back must equal, column by column, what went in — flags set, seq > 0 and states included —
+    however the cycle is cut into requests and spread over connections."""
     from naia.sinks.questdb.settings import QuestDbSettings
 
-    settings = QuestDbSettings(http_port=QDB_PORT, table=f"t_cols_{uuid.uuid4().hex[:8]}")
+    table = f"t_cols_{uuid.uuid4().hex[:8]}"
+    settings = QuestDbSettings(http_port=QDB_PORT, table=table, **cut)
     sink = QuestDbSink(settings)
     rng = np.random.default_rng(7)
     dense = REALISTIC.model_copy(update={"same_timestamp_rate": 0.2})

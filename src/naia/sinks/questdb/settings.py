@@ -16,6 +16,19 @@ class QuestDbSettings(BaseModel):
     rows_per_request: int = Field(
         default=500_000, gt=0, description="rows per ILP/HTTP request (one QuestDB transaction)"
     )
+    connections: int = Field(
+        default=2,
+        gt=0,
+        le=16,
+        description="ILP/HTTP connections a cycle's requests go over at once: QuestDB parses each "
+        "connection's rows on its own thread",
+    )
+    min_rows_to_split: int = Field(
+        default=100_000,
+        gt=0,
+        description="a cycle of fewer rows goes as one request (one transaction), not spread "
+        "over the connections",
+    )
     request_timeout_s: float = Field(default=30.0, gt=0)
 
     @property

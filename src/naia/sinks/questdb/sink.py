@@ -9,6 +9,8 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
+from concurrent import futures
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -122,19 +124,46 @@ def to_frame(batch: pa.RecordBatch) -> Any:
     return batch.to_pandas(types_mapper=_NULLABLE_INT16.get)
 
 
+def pieces(rows: int, rows_per_request: int, connections: int, min_rows_to_split: int) -> int:
+    """How many requests a cycle of ``rows`` goes as: at most ``rows_per_request`` rows each,
+    and at least one per connection once the cycle is big enough to be worth spreading."""
+    needed = -(-rows // rows_per_request)
+    if needed < connections and rows >= min_rows_to_split:
+        return connections
+    return max(needed, 1)
+
+
+def bounds(rows: int, parts: int) -> list[tuple[int, int]]:
+    """``parts`` contiguous (offset, length) slices of ``rows``, sizes differing by at most 1."""
+    size, extra = divmod(rows, parts)
+    out, offset = [], 0
+    for index in range(parts):
+        length = size + (index < extra)
+        out.append((offset, length))
+        offset += length
+    return out
+
+
 class QuestDbSink:
     """Buffers a cycle's batches; ``prepare`` encodes them as one time-ordered frame (QuestDB
-    appends in-order rows far faster than it merges out-of-order commits) into ILP buffers of at
-    most ``rows_per_request`` rows; the returned step sends them, one HTTP request (one QuestDB
-    transaction) each."""
+    appends in-order rows far faster than it merges out-of-order commits) cut into contiguous
+    ILP buffers of at most ``rows_per_request`` rows — at least one per connection for a big
+    cycle; the returned step sends them, one HTTP request (one QuestDB transaction) each, over
+    ``connections`` connections at once: QuestDB parses each connection's rows on its own
+    thread, one connection alone leaves it one core."""
 
     def __init__(self, settings: QuestDbSettings) -> None:
         self._settings = settings
         ensure_table(settings)
-        self._sender = Sender.from_conf(settings.ilp_conf())
-        self._sender.establish()  # type: ignore[no-untyped-call]
+        self._senders = [self._connect() for _ in range(settings.connections)]
+        self._pool = ThreadPoolExecutor(settings.connections, thread_name_prefix="naia-questdb")
         self._pending: list[pa.RecordBatch] = []
         self._bytes_per_row = 80.0
+
+    def _connect(self) -> Sender:
+        sender = Sender.from_conf(self._settings.ilp_conf())
+        sender.establish()  # type: ignore[no-untyped-call]
+        return sender
 
     def write(self, batch: pa.RecordBatch) -> None:
         self._pending.append(batch)
@@ -145,8 +174,14 @@ class QuestDbSink:
             return _nothing
         batch = time_sorted(unify(pending))
         del pending
-        step = self._settings.rows_per_request
-        buffers = [self._encode(batch.slice(i, step)) for i in range(0, batch.num_rows, step)]
+        settings = self._settings
+        parts = pieces(
+            batch.num_rows,
+            settings.rows_per_request,
+            len(self._senders),
+            settings.min_rows_to_split,
+        )
+        buffers = [self._encode(batch.slice(*part)) for part in bounds(batch.num_rows, parts)]
         return functools.partial(self._send_all, buffers)
 
     def flush(self) -> None:
@@ -155,7 +190,7 @@ class QuestDbSink:
     def _encode(self, batch: pa.RecordBatch) -> Buffer:
         """An ILP buffer sized up front from the last one's bytes per row: grown by doubling,
         it would hold up to twice what it needs."""
-        buffer = self._sender.new_buffer()
+        buffer = self._senders[0].new_buffer()
         buffer.reserve(int(batch.num_rows * self._bytes_per_row * 1.02) + 4096)
         try:
             for frame in frames(batch):
@@ -170,11 +205,27 @@ class QuestDbSink:
         return buffer
 
     def _send_all(self, buffers: list[Buffer]) -> None:
-        try:
-            while buffers:
-                self._sender.flush(buffers.pop(0))
-        except QuestDBError as exc:
-            raise TransientError(f"QuestDB flush failed: {exc}") from exc
+        """Waves of one request per connection; a wave is waited for whole (a connection is
+        never used by two requests at once), and its first failure raised after."""
+        width = len(self._senders)
+        while buffers:
+            wave, buffers = buffers[:width], buffers[width:]
+            sent = [
+                self._pool.submit(_flush, s, b) for s, b in zip(self._senders, wave, strict=False)
+            ]
+            del wave
+            futures.wait(sent)
+            for future in sent:
+                future.result()
 
     def close(self) -> None:
-        self._sender.close()
+        self._pool.shutdown(wait=True)
+        for sender in self._senders:
+            sender.close()
+
+
+def _flush(sender: Sender, buffer: Buffer) -> None:
+    try:
+        sender.flush(buffer)
+    except QuestDBError as exc:
+        raise TransientError(f"QuestDB flush failed: {exc}") from exc
