@@ -157,6 +157,14 @@ def test_questdb_server_conf_binds_loopback(tmp_path: Path) -> None:
     assert conf["config.validation.strict"] == "true"
 
 
+def test_questdb_idle_workers_park_soon(tmp_path: Path) -> None:
+    """Idle workers must not spin for thousands of rounds on a machine shared with clients."""
+    conf = _parse_properties(questdb.render_server_conf(_settings(tmp_path)))
+    for pool in ("shared.worker", "wal.apply.worker"):
+        assert int(conf[f"{pool}.yield.threshold"]) <= int(conf[f"{pool}.nap.threshold"])
+        assert int(conf[f"{pool}.nap.threshold"]) <= int(conf[f"{pool}.sleep.threshold"]) <= 100
+
+
 def test_questdb_ilp_tcp_can_be_disabled(tmp_path: Path) -> None:
     conf = _parse_properties(
         questdb.render_server_conf(_settings(tmp_path, questdb_ilp_tcp_port=None))
