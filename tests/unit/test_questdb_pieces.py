@@ -45,7 +45,7 @@ def test_bounds_cover_every_row_once_and_never_split_a_timestamp(
 def test_bounds_grow_so_the_earlier_range_commits_first() -> None:
     ts = np.arange(300_000, dtype=np.int64)
     lengths = [length for _, length in bounds(ts, 2)]
-    assert lengths == [100_000, 200_000]
+    assert lengths == [120_000, 180_000]
 
 
 def test_bounds_of_nothing() -> None:

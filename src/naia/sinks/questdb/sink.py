@@ -136,15 +136,17 @@ def pieces(rows: int, rows_per_request: int, connections: int, min_rows_to_split
 
 
 def bounds(ts: npt.NDArray[np.int64], parts: int) -> list[tuple[int, int]]:
-    """Contiguous (offset, length) slices of the time-sorted ``ts``, the k-th about k times the
-    first, each cut moved to where a new timestamp begins. Sent at once, the earlier (shorter)
-    ranges are parsed and committed first, and no timestamp is in two of them: QuestDB then
-    appends each range after the one before; a range starting at the timestamp another ended
-    with, or committed before an earlier one, is merged into the rows it holds (DEDUP), several
-    times the work."""
+    """Contiguous (offset, length) slices of the time-sorted ``ts`` in the proportions 2 : 3 :
+    4 …, each cut moved to where a new timestamp begins. Sent at once, an earlier (shorter)
+    range is parsed and committed first, and no timestamp is in two ranges: QuestDB then appends
+    each range after the one before, where a range committed before an earlier one, or starting
+    at the timestamp another ended with, is merged into the rows it holds (DEDUP) — several times
+    the work. (1 : 2 orders the commits as well, but leaves one QuestDB thread idle longer:
+    scenario 3 measured 0.94–1.06 M values/s with it, 1.00–1.13 with 2 : 3.)"""
     rows = len(ts)
-    total = parts * (parts + 1) // 2
-    ends = [rows * (k * (k + 1) // 2) // total for k in range(1, parts)]
+    weights = range(2, parts + 2)
+    total = sum(weights)
+    ends = [rows * sum(weights[:k]) // total for k in range(1, parts)]
     ends = [int(np.searchsorted(ts, ts[end - 1], side="right")) if end else 0 for end in ends]
     out, start = [], 0
     for end in [*ends, rows]:
