@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import time
@@ -28,11 +29,30 @@ class BenchError(RuntimeError):
     """A scenario could not be measured (a process failed, a count never came)."""
 
 
-def cpu_seconds(pid: int) -> float:
-    """utime + stime of the process (all threads) so far."""
-    with open(f"/proc/{pid}/stat", encoding="ascii") as f:
+def _stat_cpu(path: str) -> float:
+    with open(path, encoding="ascii", errors="replace") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of the process (all threads) so far."""
+    return _stat_cpu(f"/proc/{pid}/stat")
+
+
+def thread_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds so far per thread name, numbers dropped ("shared-network_1" →
+    "shared-network"): a JVM's pools, native work included (JFR samples Java frames only)."""
+    out: dict[str, float] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            name = (task / "comm").read_text(errors="replace").strip()
+            used = _stat_cpu(str(task / "stat"))
+        except OSError:  # the thread ended meanwhile
+            continue
+        key = re.sub(r"[_#\d]+$", "", name)  # comm is cut at 15 characters
+        out[key] = out.get(key, 0.0) + used
+    return out
 
 
 def hwm_kb(pid: int) -> int:

@@ -206,11 +206,24 @@ def _m(rate: float | None) -> str:
     return f"{rate / 1e6:.2f} M" if rate >= 1e5 else f"{rate / 1e3:.0f} k"
 
 
+def _service_cpu(runs: list[Run]) -> list[str]:
+    """The services' median CPU s per M values, where the runs measured them (distributed)."""
+    out = []
+    for name in ("questdb", "kafka", "redis"):
+        per_m = [
+            r.extra[f"{name} cpu_s"] / r.values * 1e6 for r in runs if f"{name} cpu_s" in r.extra
+        ]
+        if per_m:
+            out.append(f"({name}: {statistics.median(per_m):.2f})")
+    return out
+
+
 def _proc_cells(s: Scenario) -> tuple[str, str]:
     if not s.runs:
         return "—", "—"
     procs = median_summary(s.runs)["processes"]
-    cpu = "<br>".join(f"{n}: {p['cpu_s_per_million']:.2f}" for n, p in procs.items())
+    cells = [f"{n}: {p['cpu_s_per_million']:.2f}" for n, p in procs.items()]
+    cpu = "<br>".join(cells + _service_cpu(s.runs))
     rss = "<br>".join(f"{n}: {p['peak_rss_mb']:.0f}" for n, p in procs.items())
     return cpu, rss
 

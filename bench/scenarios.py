@@ -18,7 +18,16 @@ from typing import Any
 import httpx
 
 from bench import datasets, infra
-from bench.procs import BenchError, Proc, Usage, cpu_seconds, ensure_alive, start, wait_until
+from bench.procs import (
+    BenchError,
+    Proc,
+    Usage,
+    cpu_seconds,
+    ensure_alive,
+    start,
+    thread_cpu,
+    wait_until,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = ROOT / ".venv" / "bin"
@@ -265,6 +274,32 @@ def distributed(tag: str, env: dict[str, str] | None = None) -> Iterator[Distrib
         _tidy(work, ok)
 
 
+@dataclass(frozen=True)
+class ServiceCpu:
+    """The services' CPU seconds (QuestDB's also per thread pool) at a start point."""
+
+    pids: dict[str, int]
+    start: dict[str, float]
+    questdb_pools: dict[str, float]
+
+    @classmethod
+    def now(cls) -> ServiceCpu:
+        pids = infra.service_pids()
+        start = {name: cpu_seconds(pid) for name, pid in pids.items()}
+        return cls(pids, start, thread_cpu(pids["questdb"]))
+
+    def used(self) -> dict[str, Any]:
+        """CPU seconds since the start point: per service, and QuestDB's eight busiest pools."""
+        out: dict[str, Any] = {
+            f"{name} cpu_s": round(cpu_seconds(pid) - self.start[name], 1)
+            for name, pid in self.pids.items()
+        }
+        pools = thread_cpu(self.pids["questdb"])
+        used = {k: round(v - self.questdb_pools.get(k, 0.0), 1) for k, v in pools.items()}
+        out["questdb threads cpu_s"] = dict(sorted(used.items(), key=lambda kv: -kv[1])[:8])
+        return out
+
+
 STATUS_EVERY_S = 10.0  # each GET of a request makes the API count rows in QuestDB: keep it rare
 _STATS = re.compile(r"WorkerStats\(messages=(\d+), values=(\d+), dead_letters=\d+, commits=(\d+)")
 
@@ -328,8 +363,7 @@ def end_to_end(
         guard=guard,
     )
     target = warm + expected
-    services = {name: pid for name, pid in infra.service_pids().items()}
-    svc_cpu0 = {name: cpu_seconds(pid) for name, pid in services.items()}
+    services = ServiceCpu.now()
     for proc in (d.api, d.worker, *side):
         proc.mark()
     t0 = time.monotonic()
@@ -354,10 +388,7 @@ def end_to_end(
         guard=check,
     )
     usages = [d.api.usage(), d.worker.usage(), *(p.usage() for p in side)]
-    svc = {
-        f"{name} cpu_s": round(cpu_seconds(pid) - svc_cpu0[name], 1)
-        for name, pid in services.items()
-    }
+    svc = services.used()
     time.sleep(1.0)  # nothing may arrive beyond the exact count (DEDUP UPSERT KEYS)
     final = infra.qdb_count(d.slice.table)
     if final != target:
@@ -429,8 +460,7 @@ def ingest_peer(topic: str, expected: int, tag: str) -> Run:
 
 
 def _until_count(proc: Proc, table: str, expected: int, t0: float, guard: Any) -> Run:
-    services = infra.service_pids()
-    svc_cpu0 = {name: cpu_seconds(pid) for name, pid in services.items()}
+    services = ServiceCpu.now()
     t1 = wait_until(
         lambda: infra.qdb_count(table) >= expected,
         900,
@@ -439,10 +469,7 @@ def _until_count(proc: Proc, table: str, expected: int, t0: float, guard: Any) -
         guard=guard,
     )
     usage = proc.usage()
-    extra = {
-        f"{name} cpu_s": round(cpu_seconds(pid) - svc_cpu0[name], 1)
-        for name, pid in services.items()
-    }
+    extra = services.used()
     time.sleep(0.5)
     final = infra.qdb_count(table)
     if final != expected:
