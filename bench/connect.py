@@ -57,7 +57,13 @@ def resolve(lib: Path) -> Resolution:
     output = re.sub(r"\x1b\[[0-9;]*m", "", done.stdout + done.stderr)
     errors = [line for line in output.splitlines() if line.startswith("[ERROR]") and len(line) > 12]
     text = errors[0] if errors else output[-1000:]
-    return Resolution(False, lib, kafka, CONNECTOR_VERSION, text.strip())
+    return Resolution(False, lib, kafka, CONNECTOR_VERSION, _no_hosts(text.strip()))
+
+
+def _no_hosts(text: str) -> str:
+    """Maven names the repository by its URL; results and docs are committed, and no registry's
+    host name goes into a commit: ``(https://…)`` becomes ``(Maven Central)``."""
+    return re.sub(r"\(?https?://[^\s)]+\)?", "(Maven Central)", text)
 
 
 def _fill(template: str, out: Path, **values: str) -> Path:

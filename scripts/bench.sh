@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make bench`: the benchmark suite with peers (bench/run.py does the measuring).
 #
-#   make bench                      # full run (~12 min on a 2-core machine): results in
+#   make bench                      # full run (~14 min on a 2-core machine): results in
 #                                   # bench/results/latest.json + a timestamped copy, and the
 #                                   # table in docs/performance.md regenerated
 #   BENCH_QUICK=1 make bench        # ~1.5 min, one short run of each; bench/results/quick-*
