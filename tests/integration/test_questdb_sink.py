@@ -102,3 +102,40 @@ def test_every_column_round_trips_including_left_out_defaults(cut: dict[str, int
     assert got == want
     assert any(row[2] > 0 for row in want) and any(row[6] for row in want)
     assert any(row[4] is not None for row in want) and any(not row[5] for row in want)
+
+
+def test_a_rejected_request_fails_the_cycle_and_leaves_the_sink_usable() -> None:
+    """QuestDB refuses every request of a cycle spread over two connections (here: a column of
+    another type): flush raises TransientError — the worker then commits nothing — once both
+    requests answered; a new sink writes the same cycle once the cause is gone."""
+    from naia.domain.errors import TransientError
+    from naia.sinks.questdb.settings import QuestDbSettings
+
+    table = f"t_reject_{uuid.uuid4().hex[:8]}"
+    settings = QuestDbSettings(
+        http_port=QDB_PORT, table=table, connections=2, min_rows_to_split=100
+    )
+    wrong = "ts TIMESTAMP, source_address SYMBOL, value VARCHAR, good BOOLEAN"
+    execute(settings, f"CREATE TABLE {table} ({wrong}) TIMESTAMP(ts) PARTITION BY MONTH WAL")
+    sink = QuestDbSink(settings)
+    points = ("SINUSOID", "SIM.3")
+    batches = list(SimulatorSource(SimulatorSettings(batch_rows=1000)).read(points, START, END))
+    try:
+        for batch in batches:
+            sink.write(batch)
+        with pytest.raises(TransientError, match="QuestDB flush failed"):
+            sink.flush()
+        time.sleep(1)
+        assert int(execute(settings, f"SELECT count() FROM {table}")["dataset"][0][0]) == 0
+        sink.close()  # returns: no request is left hanging on either connection
+        execute(settings, f"DROP TABLE {table}")
+        sink = QuestDbSink(settings)  # a restarted worker: the table made right, messages again
+        for batch in batches:
+            sink.write(batch)
+        sink.flush()
+        expected = sum(b.num_rows for b in batches)
+        wait_for(lambda: stored_count(settings, points, START, END) >= expected, 60, "rows")
+        assert stored_count(settings, points, START, END) == expected
+    finally:
+        sink.close()
+        execute(settings, f"DROP TABLE IF EXISTS {table}")
