@@ -52,11 +52,12 @@ def _short(frame: str) -> str:
     return f"{cls}.{method} ({package.removeprefix('io.questdb.')})"
 
 
-def stacks(pid_jdk_bin: Path, recorded: Path) -> list[Stack]:
-    """The execution samples of a recording, thread names without their numbers."""
+def stacks(jdk: Path, recorded: Path) -> list[Stack]:
+    """The execution samples of a recording (``jdk``: the bin/ of the JDK that recorded it),
+    thread names without their numbers."""
     text = _run(
         [
-            str(pid_jdk_bin / "jfr"),
+            str(jdk / "jfr"),
             "print",
             "--events",
             "jdk.ExecutionSample",

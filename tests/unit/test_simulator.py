@@ -101,6 +101,9 @@ def test_successive_batches_cover_successive_disjoint_time_ranges() -> None:
     for before, after in pairwise(batches):
         assert pc.max(before.column("ts")).as_py() < pc.min(after.column("ts")).as_py()
     assert all(set(b.column("source_address").to_pylist()) == set(points) for b in batches)
+    for batch in batches:  # in time order inside a block too: nothing downstream sorts it
+        ts = batch.column("ts").cast(pa.int64()).to_numpy()
+        assert bool((ts[1:] >= ts[:-1]).all())
 
 
 def test_a_block_batch_equals_the_points_read_one_by_one() -> None:
