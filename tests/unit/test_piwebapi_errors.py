@@ -23,7 +23,7 @@ from naia.domain.errors import (
     UnknownPointError,
 )
 from naia.sources.piwebapi import PiWebApiSettings, PiWebApiSource, RetrySettings
-from naia.sources.piwebapi.client import TokenBucket, backoff, parse_retry_after, tls_verify
+from naia.sources.piwebapi.client import parse_retry_after, tls_verify
 from naia.sources.simulator import SimulatorSettings
 from naia.sources.simulator.settings import REALISTIC
 from tests.contract.source_contract import assert_same_as_simulator, read_table
@@ -399,39 +399,6 @@ def test_parse_retry_after() -> None:
     assert parse_retry_after("-4", retry) == 0.0
     assert parse_retry_after("3600", retry) == 60.0
     assert parse_retry_after("soon", retry) is None
-
-
-def test_backoff_grows_and_is_capped() -> None:
-    retry = RetrySettings(backoff_base_s=1, backoff_max_s=8)
-    rng = random.Random(1)
-    delays = [backoff(retry, n, None, rng) for n in range(1, 7)]
-    caps = [1, 2, 4, 8, 8, 8]
-    assert all(cap / 2 <= d <= cap for d, cap in zip(delays, caps, strict=True))
-    assert backoff(retry, 3, 11.0, rng) == 11.0
-
-
-def test_token_bucket_waits_off_its_debt() -> None:
-    now = [0.0]
-    sleeps: list[float] = []
-
-    def sleep(seconds: float) -> None:
-        sleeps.append(seconds)
-        now[0] += seconds
-
-    bucket = TokenBucket(100.0, clock=lambda: now[0], sleep=sleep)
-    bucket.wait()
-    assert sleeps == []  # a second's worth of burst
-    bucket.spend(300)
-    bucket.wait()
-    assert sleeps == [pytest.approx(2.0)]
-    now[0] += 10
-    bucket.spend(50)
-    bucket.wait()
-    assert len(sleeps) == 1
-    off = TokenBucket(0.0, clock=lambda: now[0], sleep=sleep)
-    off.spend(10**9)
-    off.wait()
-    assert len(sleeps) == 1
 
 
 def test_secret_str_is_kept_until_sent() -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from threading import Event
 from typing import Any
 
 import msgspec
@@ -14,6 +16,8 @@ import pytest
 from naia.domain.errors import SourceError, UnknownPointError
 from naia.domain.schema import BATCH_SCHEMA
 from naia.domain.timeparse import to_us
+from naia.kernel.bucket import TokenBucket
+from naia.orchestrator.throttle import guarded
 from naia.sources.piwebapi import PiWebApiSettings, PiWebApiSource
 from naia.sources.piwebapi.settings import DEFAULT_PAGE_SIZE
 from naia.sources.simulator import PointOptions, SimulatorSettings
@@ -240,14 +244,30 @@ def test_failure_in_one_worker_reaches_the_caller() -> None:
         list(source.read(points, T0, DAY_END))
 
 
-def test_rate_limit_sleeps_while_in_debt() -> None:
-    sleeps: list[float] = []
+def test_the_orchestrators_throttle_holds_the_reads_back() -> None:
+    """One values/s setting for every connector: the orchestrator paces batches
+    (``guarded`` + the kernel's token bucket) and the connector's bounded pump keeps its
+    threads from reading ahead of it — so pacing the batches paces the HTTP requests."""
     fake = FakePiWebApi.of_simulator(SimulatorSettings())
-    with make_source(fake, sleeps, rate_limit_values_per_s=10.0, page_size=60) as source:
-        table = read_table(source, ["SINUSOID"], T0, T0 + timedelta(hours=3))
-    assert table.num_rows == 180
-    assert len(sleeps) >= 2  # 60 values a page at 10 values/s: in debt after each page
-    assert all(s > 0 for s in sleeps)
+    points = [f"SIM.{i}" for i in range(8)]
+    taken = [0]
+    ahead: list[int] = []  # pages fetched but not yet taken, whenever the throttle sleeps
+
+    def sleep(seconds: float) -> None:
+        time.sleep(0.05)  # let the connector's threads run ahead if they can
+        ahead.append(len(fake.paths("/piwebapi/streamsets")) - taken[0])
+
+    def took(rows: int) -> None:
+        taken[0] += 1
+
+    bucket = TokenBucket(60.0, sleep=sleep)
+    with make_source(fake, page_size=60, points_per_request=1, max_concurrency=2) as source:
+        batches = guarded(source.read(points, T0, T0 + timedelta(hours=3)), bucket, Event(), took)
+        rows = sum(batch.num_rows for batch in batches)
+    assert rows == 8 * 180
+    assert len(ahead) >= 8 * 3 - 2  # 60 values a page: in debt after (nearly) every page
+    # the 2 threads hold at most a page each, the pump's queue 2 more, the throttle 1
+    assert max(ahead) <= 2 + 2 + 1
 
 
 def test_timestamps_are_utc() -> None:

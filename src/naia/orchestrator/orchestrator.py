@@ -35,11 +35,13 @@ from naia.domain.model import (
     WorkUnit,
 )
 from naia.domain.ports import ChunkWriter, Source, SourceProvider, StateStore
+from naia.kernel.backoff import call_with_retry
+from naia.kernel.bucket import TokenBucket
+from naia.kernel.pump import prefetch
 from naia.orchestrator.entry import Entry
 from naia.orchestrator.observer import NullObserver, Observer
-from naia.orchestrator.prefetch import prefetch
-from naia.orchestrator.retry import RetryPolicy, call_with_retry
-from naia.orchestrator.throttle import RateLimiter, guarded
+from naia.orchestrator.retry import RetryPolicy, retry_after
+from naia.orchestrator.throttle import guarded
 from naia.orchestrator.views import ChunkMap, RequestView, Stats
 from naia.planner import Limits, make_plan
 
@@ -82,7 +84,7 @@ class Orchestrator:
         self._clock = clock
         self._sleep = sleep
         self._observer: Observer = observer or NullObserver()
-        self._limiter = RateLimiter(self._config.rate_limit_values_per_s, clock, sleep)
+        self._limiter = TokenBucket(self._config.rate_limit_values_per_s, clock, sleep)
         self._entries: dict[str, Entry] = {}
         self._lock = threading.RLock()
         self._queue: queue.Queue[str | None] = queue.Queue()
@@ -284,9 +286,12 @@ class Orchestrator:
         try:
             written = call_with_retry(
                 lambda: self._attempt(entry, source, unit),
-                self._config.retry,
-                self._sleep,
-                lambda n, err, wait: self._on_retry(entry, unit, n, err, wait),
+                attempts=self._config.retry.max_attempts,
+                backoff=self._config.retry.backoff,
+                retry_on=TransientError,
+                sleep=self._sleep,
+                on_retry=lambda n, err, wait: self._on_retry(entry, unit, n, err, wait),
+                floor=retry_after,
             )
         except CancelledError:
             log.info("chunk %d of %s rolled back: cancelled", unit.index, unit.request_id)
@@ -315,7 +320,7 @@ class Orchestrator:
         return self._writer.write_chunk(unit, guarded(batches, self._limiter, entry.cancel, count))
 
     def _on_retry(
-        self, entry: Entry, unit: WorkUnit, attempt: int, error: TransientError, wait: float
+        self, entry: Entry, unit: WorkUnit, attempt: int, error: BaseException, wait: float
     ) -> None:
         entry.retries += 1
         self._observer.on_retry(unit)

@@ -1,4 +1,7 @@
-"""HTTP to PI Web API: one ``httpx.Client``, auth, TLS, retries and a values/s token bucket.
+"""HTTP to PI Web API: one ``httpx.Client``, auth, TLS and retries (``naia.kernel.backoff``).
+
+The values/s limit is the orchestrator's (one setting for every connector): it paces the
+batches this client's pages become, and the bounded pump upstream holds the reads back.
 
 Every call takes a ``decode`` function that runs inside the retry loop, so a truncated body or
 a ``WebException`` with a 5xx status inside a 200 is retried like a 503. What leaves here:
@@ -21,7 +24,6 @@ import logging
 import random
 import re
 import ssl
-import threading
 import time
 from collections.abc import Callable, Generator, Sequence
 from datetime import UTC, datetime
@@ -34,6 +36,7 @@ import msgspec
 from pydantic import SecretStr
 
 from naia.domain.errors import ConnectorUnavailableError, SourceError, SourceTransientError
+from naia.kernel.backoff import Backoff, call_with_retry
 from naia.sources.piwebapi.decode import WebException, error_message
 from naia.sources.piwebapi.settings import PiWebApiSettings, RetrySettings
 
@@ -77,48 +80,6 @@ class BearerAuth(httpx.Auth):
         yield request
 
 
-class TokenBucket:
-    """Values per second, shared by every thread of one source; ``rate`` 0 turns it off.
-
-    The cost of a response is known only once it is decoded, so requests wait while the bucket
-    is in debt and each response then pays for its values (bursts up to one second's worth).
-    """
-
-    def __init__(
-        self,
-        rate: float,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self._rate = rate
-        self._clock = clock
-        self._sleep = sleep
-        self._tokens = rate
-        self._stamp = clock()
-        self._lock = threading.Lock()
-
-    def wait(self) -> None:
-        if self._rate <= 0:
-            return
-        with self._lock:
-            self._refill()
-            debt = -self._tokens
-        if debt > 0:
-            self._sleep(debt / self._rate)
-
-    def spend(self, values: int) -> None:
-        if self._rate <= 0:
-            return
-        with self._lock:
-            self._refill()
-            self._tokens -= values
-
-    def _refill(self) -> None:
-        now = self._clock()
-        self._tokens = min(self._rate, self._tokens + (now - self._stamp) * self._rate)
-        self._stamp = now
-
-
 class PiWebApiClient:
     """Synchronous, thread-safe; one connection pool sized to ``max_concurrency``."""
 
@@ -137,7 +98,6 @@ class PiWebApiClient:
         self._retry = settings.retries
         self._sleep = sleep
         self._rng = rng or random.Random()
-        self.bucket = TokenBucket(settings.rate_limit_values_per_s, sleep=sleep)
         self._http = httpx.Client(
             base_url=settings.base_url,
             auth=build_auth(settings, importer),
@@ -178,23 +138,34 @@ class PiWebApiClient:
         self._http.close()
 
     def _call(self, build: Callable[[], httpx.Request], decode: Callable[[bytes], T]) -> T:
-        last = RetryableError("no attempt made")
         what = ""
-        for attempt in range(1, self._retry.max_attempts + 1):
-            if attempt > 1:
-                self._sleep(backoff(self._retry, attempt - 1, last.retry_after, self._rng))
-            self.bucket.wait()
+
+        def attempt() -> T:
+            nonlocal what
             request = build()
             what = f"{request.method} {request.url.path}"
-            try:
-                return self._attempt(request, what, decode)
-            except RetryableError as exc:
-                last = exc
-                log.warning("PI Web API %s, attempt %d: %s", what, attempt, exc.reason)
-        raise SourceTransientError(
-            f"PI Web API {what} failed after {self._retry.max_attempts} attempt(s): {last.reason}",
-            retry_after=last.retry_after,
-        ) from last
+            return self._attempt(request, what, decode)
+
+        def on_retry(n: int, error: BaseException, wait: float) -> None:
+            log.warning("PI Web API %s, attempt %d: %s; retrying in %.1fs", what, n, error, wait)
+
+        try:
+            return call_with_retry(
+                attempt,
+                attempts=self._retry.max_attempts,
+                backoff=Backoff(self._retry.backoff_base_s, self._retry.backoff_max_s),
+                retry_on=RetryableError,
+                sleep=self._sleep,
+                on_retry=on_retry,
+                floor=_retry_after,
+                rng=self._rng,
+            )
+        except RetryableError as last:
+            raise SourceTransientError(
+                f"PI Web API {what} failed after {self._retry.max_attempts} attempt(s): "
+                f"{last.reason}",
+                retry_after=last.retry_after,
+            ) from last
 
     def _attempt(self, request: httpx.Request, what: str, decode: Callable[[bytes], T]) -> T:
         started = time.perf_counter()
@@ -290,14 +261,8 @@ def parse_retry_after(value: str | None, retry: RetrySettings) -> float | None:
     return min(max(seconds, 0.0), retry.retry_after_max_s)
 
 
-def backoff(
-    retry: RetrySettings, failures: int, retry_after: float | None, rng: random.Random
-) -> float:
-    """The server's Retry-After when given, else equal-jitter exponential backoff."""
-    if retry_after is not None:
-        return retry_after
-    cap = min(retry.backoff_max_s, retry.backoff_base_s * 2.0 ** (failures - 1))
-    return cap / 2 + rng.random() * cap / 2
+def _retry_after(error: BaseException) -> float | None:
+    return error.retry_after if isinstance(error, RetryableError) else None
 
 
 def tls_verify(settings: PiWebApiSettings) -> ssl.SSLContext | bool:

@@ -97,7 +97,6 @@ def read_group(
     cursors = [Cursor(point, webid, start_us) for point, webid in streams]
     while pending := [c for c in cursors if not c.done]:
         pages, max_count = _fetch_sized(client, sizer, pending, end_us)
-        client.bucket.spend(sum(len(page) for page in pages))
         batches = [
             advance(c, page, max_count, end_us) for c, page in zip(pending, pages, strict=True)
         ]

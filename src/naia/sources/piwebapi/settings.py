@@ -56,7 +56,6 @@ class PiWebApiSettings(BaseModel):
     page_size: int = Field(default=DEFAULT_PAGE_SIZE, gt=0, description="maxCount per stream")
     points_per_request: int = Field(default=10, gt=0, description="streams per round trip")
     max_concurrency: int = Field(default=2, gt=0, description="requests in flight")
-    rate_limit_values_per_s: float = Field(default=0.0, ge=0, description="0 = off")
     retries: RetrySettings = RetrySettings()
     webid_mode: WebIdMode = Field(
         default="lookup",

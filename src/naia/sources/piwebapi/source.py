@@ -9,12 +9,10 @@ iterator stays synchronous: batches come back through a queue holding at most
 from __future__ import annotations
 
 import importlib
-import queue
 import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 from types import TracebackType
@@ -24,6 +22,8 @@ import pyarrow as pa
 
 from naia.domain.errors import SourceError, UnknownPointError
 from naia.domain.timeparse import to_us
+from naia.kernel.groups import groups
+from naia.kernel.pump import pump
 from naia.sources.piwebapi.client import Importer, PiWebApiClient, raise_for_web_exception
 from naia.sources.piwebapi.decode import POINTS, PointItems
 from naia.sources.piwebapi.paging import PageSizer, read_group
@@ -74,10 +74,9 @@ class PiWebApiSource:
         if not points or end_us <= start_us:
             return iter(())
         streams = self._streams(points)
-        size = self._settings.points_per_request
         tasks: list[Task] = [
-            partial(read_group, self._client, self._sizer, streams[i : i + size], start_us, end_us)
-            for i in range(0, len(streams), size)
+            partial(read_group, self._client, self._sizer, group, start_us, end_us)
+            for group in groups(streams, self._settings.points_per_request)
         ]
         return fan_out(tasks, self._settings.max_concurrency)
 
@@ -108,15 +107,15 @@ class PiWebApiSource:
         with self._lock:
             missing = [p for p in points if point_path(archive, p).upper() not in self._webids]
         unknown: list[str] = []
-        for i in range(0, len(missing), LOOKUP_CHUNK):
-            found = self._lookup_chunk(missing[i : i + LOOKUP_CHUNK])
+        for chunk in groups(missing, LOOKUP_CHUNK):
+            found = self._lookup_chunk(chunk)
             with self._lock:
                 self._webids.update({k: v for k, v in found.items() if v is not None})
-            unknown += [p for p in missing[i : i + LOOKUP_CHUNK] if found[_key(archive, p)] is None]
+            unknown += [p for p in chunk if found[_key(archive, p)] is None]
         if unknown:
             raise UnknownPointError(unknown)
 
-    def _lookup_chunk(self, points: list[str]) -> dict[str, str | None]:
+    def _lookup_chunk(self, points: Sequence[str]) -> dict[str, str | None]:
         """Upper-cased path → WebId (None when the server does not know the point)."""
         paths = [point_path(self._settings.data_archive, p) for p in points]
         params = [("path", path) for path in paths] + [("selectedFields", LOOKUP_FIELDS)]
@@ -140,75 +139,9 @@ def _webids_by_path(items: PointItems, paths: list[str]) -> dict[str, str | None
     }
 
 
-@dataclass(frozen=True, slots=True)
-class _Failed:
-    error: BaseException
-
-
-_DONE = object()
-_PUT_POLL_S = 0.1
-
-
 def fan_out(tasks: Sequence[Task], workers: int) -> Iterator[pa.RecordBatch]:
-    """Run ``tasks`` on up to ``workers`` threads; yield their batches as they come."""
+    """Run ``tasks`` on up to ``workers`` threads; yield their batches as they come (at most
+    ``workers`` waiting, so memory is bounded by the page size)."""
     if workers <= 1 or len(tasks) <= 1:
         return (batch for task in tasks for batch in task())
-    return _threaded(tasks, min(workers, len(tasks)))
-
-
-def _threaded(tasks: Sequence[Task], workers: int) -> Iterator[pa.RecordBatch]:
-    results: queue.Queue[object] = queue.Queue(maxsize=workers)
-    stop = threading.Event()
-    todo = iter(tasks)
-    todo_lock = threading.Lock()
-
-    def next_task() -> Task | None:
-        with todo_lock:
-            return next(todo, None)
-
-    def work() -> None:
-        try:
-            while not stop.is_set() and (task := next_task()) is not None:
-                for batch in task():
-                    if not _put(results, batch, stop):
-                        return
-        except BaseException as exc:  # handed to the consumer, which re-raises it
-            _put(results, _Failed(exc), stop)
-        finally:
-            _put(results, _DONE, stop)
-
-    threads = [
-        threading.Thread(target=work, name=f"piwebapi-{i}", daemon=True) for i in range(workers)
-    ]
-    for thread in threads:
-        thread.start()
-    return _consume(results, stop, workers)
-
-
-def _consume(
-    results: queue.Queue[object], stop: threading.Event, workers: int
-) -> Iterator[pa.RecordBatch]:
-    finished = 0
-    try:
-        while finished < workers:
-            item = results.get()
-            if item is _DONE:
-                finished += 1
-            elif isinstance(item, _Failed):
-                raise item.error
-            else:
-                assert isinstance(item, pa.RecordBatch)
-                yield item
-    finally:
-        stop.set()
-
-
-def _put(results: queue.Queue[object], item: object, stop: threading.Event) -> bool:
-    """Put unless the consumer has gone (``stop``); False when it has."""
-    while not stop.is_set():
-        try:
-            results.put(item, timeout=_PUT_POLL_S)
-            return True
-        except queue.Full:
-            continue
-    return False
+    return pump(tasks, threads=workers, depth=workers, name="piwebapi", join_s=0.0)
