@@ -14,7 +14,8 @@ from naia.sources.afsdk.decode import (
     ticks_to_us,
     us_to_ticks,
 )
-from naia.sources.afsdk.fake import (
+from naia.sources.simulator import SimulatorSource
+from tests.doubles.afsdk_fake import (
     AFEnumerationValue,
     AFValueStatus,
     FakePISystem,
@@ -22,8 +23,7 @@ from naia.sources.afsdk.fake import (
     PIServer,
     _Columns,
 )
-from naia.sources.afsdk.fake import AFValues as FakeAFValues
-from naia.sources.simulator import SimulatorSource
+from tests.doubles.afsdk_fake import AFValues as FakeAFValues
 
 
 def test_epoch_ticks_is_1970_in_dotnet_ticks() -> None:

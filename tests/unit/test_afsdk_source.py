@@ -15,7 +15,11 @@ from naia.domain.errors import SourceError
 from naia.domain.timeparse import to_us
 from naia.sources.afsdk import AfSdkSettings, AfSdkSource
 from naia.sources.afsdk.decode import us_to_ticks
-from naia.sources.afsdk.fake import (
+from naia.sources.simulator import PointOptions, SimulatorSettings, SimulatorSource
+from naia.sources.simulator.settings import REALISTIC
+from tests.conftest import DAY_END, DAY_START, SEED_POINTS
+from tests.contract.source_contract import assert_same_as_simulator, read_table
+from tests.doubles.afsdk_fake import (
     AFBoundaryType,
     AFTime,
     AFTimeRange,
@@ -28,10 +32,6 @@ from naia.sources.afsdk.fake import (
     PIPointList,
     PIServers,
 )
-from naia.sources.simulator import PointOptions, SimulatorSettings, SimulatorSource
-from naia.sources.simulator.settings import REALISTIC
-from tests.conftest import DAY_END, DAY_START, SEED_POINTS
-from tests.contract.source_contract import assert_same_as_simulator, read_table
 
 MIXED_POINTS = ("SINUSOID", "CDT158", "CDM158", "BA:PHASE.1", "BA:ACTIVE.1", "SIM.7")
 

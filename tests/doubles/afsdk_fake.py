@@ -16,7 +16,9 @@ the behaviour the connector has to cope with:
   ``OperationCanceledException`` with the cause in ``PIPagingConfiguration.Error``. A fault with
   ``times=N`` happens N times, then the call succeeds, so retries can be tested.
 
-Choose it by injection: ``AfSdkSource(settings, FakePISystem(history).sdk())``.
+Choose it by injection: ``AfSdkSource(settings, FakePISystem(history).sdk())``. It is the fast
+double of the unit tests; the compiled stand-in (tests/doubles/afsdk_standin) is the proof
+through a real CLR.
 """
 
 from __future__ import annotations
@@ -138,7 +140,19 @@ class PIException(NetException):
     pass
 
 
-class PIConnectionException(PIException):
+class CommunicationException(NetException):
+    """System.ServiceModel.CommunicationException."""
+
+
+class PIConnectionException(CommunicationException):
+    """As the AF SDK reference has it: a CommunicationException, not a PIException."""
+
+
+class PITimeoutException(PIConnectionException):
+    pass
+
+
+class PIAuthenticationException(PIConnectionException):
     pass
 
 
@@ -521,7 +535,7 @@ class FakePISystem:
             OperationCanceledException=OperationCanceledException,
             NetException=NetException,
             string_list=list,
-            description="fake AF SDK (naia.sources.afsdk.fake)",
+            description="fake AF SDK (tests/doubles/afsdk_fake.py)",
         )
 
     def fault(self, kind: FaultKind, page: int = 0) -> bool:
