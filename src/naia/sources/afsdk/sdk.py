@@ -93,7 +93,8 @@ class AFValues(Protocol):
     def GetValueArrays(
         self, values: None, timestamps: None, flags: None, /
     ) -> tuple[object, Sequence[object], Sequence[DateTime], Sequence[SupportsInt]]:
-        """pythonnet returns (None, values, timestamps, flags) for this void method."""
+        """pythonnet 3 returns the out parameters (values, timestamps, flags); pythonnet 2 put
+        the void result (None) first: callers take the last three."""
         ...
 
 
