@@ -421,7 +421,7 @@ class Bench:
         """AF SDK decode (AFValues → Arrow through pythonnet on Mono, the stand-in of `make
         standin`), bulk against per value: bench/bench_afsdk_decode.py in its own process (one
         CLR per process)."""
-        values, runs = (200_000, 1) if self.quick else (1_000_000, 5)
+        values, runs = (200_000, 1) if self.plan.quick else (1_000_000, 5)
         out = ROOT / "var" / "bench" / "afsdk-decode.json"
         out.parent.mkdir(parents=True, exist_ok=True)
         argv = [sys.executable, "-m", "bench.bench_afsdk_decode", "--values", str(values),
