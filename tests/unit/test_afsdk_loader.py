@@ -142,8 +142,11 @@ def _dotnet_modules(references: list[str]) -> dict[str, Any]:
     }
 
 
-def test_off_windows_an_assembly_dir_is_loaded(tmp_path: Path) -> None:
+def test_off_windows_an_assembly_dir_is_loaded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The stand-in on Mono: off Windows the loader refuses only when no assembly_dir is set."""
+    monkeypatch.setattr(sys, "path", list(sys.path))  # the empty dll must not stay on the path
     (tmp_path / ASSEMBLY_FILE).write_bytes(b"")
     references: list[str] = []
     settings = AfSdkSettings(assembly_dir=tmp_path)
@@ -157,8 +160,9 @@ def test_off_windows_an_assembly_dir_is_loaded(tmp_path: Path) -> None:
 
 
 def test_bulk_helper_that_cannot_compile_falls_back_to_per_value(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(sys, "path", list(sys.path))
     (tmp_path / ASSEMBLY_FILE).write_bytes(b"")
     modules = _modules(_dotnet_modules([]))  # no Microsoft.CSharp: the compile fails
     sdk = load_sdk(
