@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 from confluent_kafka import Consumer, Producer, TopicPartition
 
+from naia.sinks.questdb.client import execute
 from naia.sinks.questdb.settings import QuestDbSettings
-from naia.sinks.questdb.sink import execute
 from naia.transports.kafka.settings import KafkaSettings
 from tests.helpers import api_up, free_port, naia, wait_for
 

@@ -54,8 +54,8 @@ def test_retry_failed_runs_only_the_failed_chunks(tmp_path: Path) -> None:
 
     from naia.domain.model import BackfillSpec, ConnectorType, RequestStatus
     from naia.orchestrator import Orchestrator, OrchestratorConfig, RetryPolicy
-    from naia.sinks.duckdb import DuckDbStore
     from naia.sources.simulator import SimulatorSource
+    from naia.stores.duckdb import DuckDbStore
     from tests.fakes import FlakySource, Provider
     from tests.helpers import db_count
 

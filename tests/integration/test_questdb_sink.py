@@ -10,7 +10,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from naia.sinks.questdb.sink import QuestDbSink, execute, stored_count
+from naia.sinks.questdb.client import execute, stored_count
+from naia.sinks.questdb.sink import QuestDbSink
 from naia.sources.simulator import PointOptions, SimulatorSettings, SimulatorSource
 from naia.sources.simulator.settings import REALISTIC
 from tests.helpers import wait_for

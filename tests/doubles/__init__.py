@@ -1,0 +1,1 @@
+"""Test doubles: in-memory fakes of the ports, used by unit tests only."""
