@@ -11,6 +11,7 @@ import enum
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from naia.sources.simulator.catalogue import find_point
 from naia.sources.simulator.settings import REALISTIC, SimulatorSettings
 
 
@@ -50,6 +51,26 @@ DATA_ENDPOINTS = frozenset(
 )
 
 
+class ExtraPoint(BaseModel):
+    """A point added to the catalogue under any name PI allows (spaces, ``,``, ``=``, quotes,
+    ``\\``, ``/``, ``#``, unicode…), serving the data of the Simulator point ``like``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, max_length=1023)
+    like: str = "SINUSOID"
+    hundred_ns: bool = False  # timestamps carry a 7th fractional digit (100 ns)
+    descriptor: str = ""
+
+    @model_validator(mode="after")
+    def _valid(self) -> ExtraPoint:
+        if self.name != self.name.strip() or any(ord(c) < 32 for c in self.name):
+            raise ValueError(f"point name {self.name!r}: no surrounding blanks or control chars")
+        if find_point(self.like) is None:
+            raise ValueError(f"point {self.name!r}: like={self.like!r} is not a Simulator point")
+        return self
+
+
 class FaultSettings(BaseModel):
     """Seeded fault injection: each eligible request draws once from (seed, request number)."""
 
@@ -82,6 +103,7 @@ class EmulatorSettings(BaseSettings):
     token: SecretStr = SecretStr("")
     simulator: SimulatorSettings = SimulatorSettings(defaults=REALISTIC)
     faults: FaultSettings = FaultSettings()
+    points: tuple[ExtraPoint, ...] = ()  # added to the catalogue (e.g. from --config TOML)
     listed_numbered_points: int = Field(default=100, ge=0, le=9_999_999)
     cache_bytes: int = Field(default=256 * 1024 * 1024, ge=0)
     product_title: str = "PI Web API 2018 SP1"
@@ -94,4 +116,10 @@ class EmulatorSettings(BaseSettings):
             raise ValueError("auth=basic needs a password")
         if self.auth is AuthMode.BEARER and not self.token.get_secret_value():
             raise ValueError("auth=bearer needs a token")
+        seen: set[str] = set()
+        for point in self.points:
+            key = point.name.upper()
+            if key in seen or find_point(point.name) is not None:
+                raise ValueError(f"point {point.name!r} is defined twice (names are case-blind)")
+            seen.add(key)
         return self
