@@ -174,7 +174,7 @@ def point_attributes(emu: Emulator, call: Call, web_id: str) -> Reply:
 
 
 def point_attribute(emu: Emulator, call: Call, arg: str) -> Reply:
-    web_id, _, name = arg.partition("/")
+    web_id, _, name = arg.partition("/attributes/")
     point = emu.resolve_point(web_id)
     for item in _attributes(emu, call, point, web_id):
         if item["Name"].lower() == unquote(name).lower():

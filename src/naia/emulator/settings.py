@@ -7,9 +7,16 @@ Built once (from the CLI or a test) and never mutated. Environment variables use
 from __future__ import annotations
 
 import enum
+from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 from naia.sources.simulator.catalogue import find_point
 from naia.sources.simulator.settings import REALISTIC, SimulatorSettings
@@ -123,3 +130,31 @@ class EmulatorSettings(BaseSettings):
                 raise ValueError(f"point {point.name!r} is defined twice (names are case-blind)")
             seen.add(key)
         return self
+
+
+def load_emulator_settings(config: Path | None = None, **overrides: Any) -> EmulatorSettings:
+    """Settings from ``overrides`` (CLI flags) > environment > the TOML file > defaults.
+
+    The TOML file holds EmulatorSettings' fields at its top level, e.g. extra points as
+    ``[[points]]`` tables with ``name``, ``like``, ``hundred_ns`` and ``descriptor``."""
+    if config is None:
+        return EmulatorSettings(**overrides)
+    if not config.is_file():
+        raise FileNotFoundError(f"emulator config file not found: {config}")
+
+    class _FromFile(EmulatorSettings):
+        model_config = SettingsConfigDict(toml_file=config)
+
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return init_settings, env_settings, TomlConfigSettingsSource(settings_cls, config)
+
+    loaded = _FromFile(**overrides)
+    return EmulatorSettings.model_validate(loaded.model_dump())
