@@ -509,3 +509,23 @@ def test_the_same_data_whatever_the_range_form(client: TestClient) -> None:
 
 def test_datetime_helper_is_utc() -> None:
     assert from_ticks(0) == datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("point", ["CDT158", "CDM158", "SINUSOID"])
+def test_many_interpolation_times_read_once_equal_one_by_one(point: str) -> None:
+    import numpy as np
+
+    from naia.emulator import values
+    from naia.emulator.context import Emulator
+
+    emu = Emulator(EmulatorSettings(simulator=SimulatorSettings(defaults=REALISTIC)))
+    found = emu.catalog.by_name(point)
+    assert found is not None
+    times = [T0 * 10 + k * 70_000_000 + k % 10 for k in range(200)]
+    one_by_one = values.join([values.interpolated(emu, found, t) for t in times])
+    at_once = values.interpolated_at(emu, found, times)
+    assert at_once.ticks.tolist() == one_by_one.ticks.tolist() == times
+    assert np.array_equal(at_once.events.state_index, one_by_one.events.state_index)
+    assert np.array_equal(
+        np.nan_to_num(at_once.events.value), np.nan_to_num(one_by_one.events.value)
+    )

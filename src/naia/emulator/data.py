@@ -199,7 +199,8 @@ def _items(
     cached = emu.cache.get(key)
     if cached is None:
         found = recorded_values(emu, point, rng)
-        cached = timed_values(found.events, point.definition.units, fields, found.sub)
+        sub = found.sub if bool(found.sub.any()) else None
+        cached = timed_values(found.events, point.definition.units, fields, sub)
         emu.cache.put(key, cached)
     return [cached]
 

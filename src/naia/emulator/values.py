@@ -26,6 +26,7 @@ I64 = npt.NDArray[np.int64]
 TICKS_PER_US = 10
 MAX_TICKS = 253_402_300_799_999_999 * TICKS_PER_US  # 9999-12-31T23:59:59.9999999Z
 _MARGIN = 16  # events read beyond maxCount, so that runs cut by the read never show
+_FEW_TIMES = 32  # up to this many interpolation times, one read each
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +75,10 @@ def read(
     """Events with lo <= tick <= hi: the first ``max_count`` (the last when descending)."""
     if hi < lo or max_count <= 0:
         return empty()
+    if not point.hundred_ns:  # whole microseconds: the Simulator's own range, nothing to filter
+        first, last = max(0, -(-lo // TICKS_PER_US)), hi // TICKS_PER_US
+        found = emu.reader.read(point.data_name, first, last, max_count, descending)
+        return Values(found, np.zeros(len(found), dtype=np.int64))
     lo_us, hi_us = max(0, lo // TICKS_PER_US), hi // TICKS_PER_US
     events = emu.reader.read(point.data_name, lo_us, hi_us, max_count + _MARGIN, descending)
     if descending:
@@ -130,7 +135,41 @@ def interpolated(emu: Emulator, point: EmulatedPoint, t: int) -> Values:
 
 
 def interpolated_at(emu: Emulator, point: EmulatedPoint, times: list[int]) -> Values:
-    return join([interpolated(emu, point, t) for t in times])
+    """Interpolated values at ``times`` (any order): one read of the events they span, or one
+    read per time when those events are more than MaxReturnedItemsPerCall."""
+    if len(times) <= _FEW_TIMES:
+        return join([interpolated(emu, point, t) for t in times])
+    lo, hi = min(times), max(times)
+    limit = emu.settings.max_returned_items_per_call
+    body = read(emu, point, lo + 1, hi, limit + 1, descending=False)
+    if len(body) > limit:
+        return join([interpolated(emu, point, t) for t in times])
+    known = join([at_or_before(emu, point, lo), body, after(emu, point, hi)])
+    return _interpolate(known, np.array(times, dtype=np.int64), point.definition.is_digital)
+
+
+def _interpolate(known: Values, times: I64, step: bool) -> Values:
+    """Vectorised :func:`interpolated` of ``times`` over ``known`` (every event they need)."""
+    ticks = known.ticks
+    prev = np.searchsorted(ticks, times, side="right") - 1
+    keep = prev >= 0
+    times, prev = times[keep], prev[keep]
+    if not times.shape[0]:
+        return empty()
+    rows = _pick(known.events, prev)
+    rows.ts_us[:] = times // TICKS_PER_US
+    out = Values(rows, times % TICKS_PER_US)
+    nxt = np.minimum(prev + 1, len(known) - 1)
+    states = known.events.state_index >= 0
+    linear = (ticks[prev] != times) & (prev + 1 < len(known)) & ~states[prev] & ~states[nxt]
+    if step or not bool(linear.any()):
+        return out
+    elapsed, span = times - ticks[prev], ticks[nxt] - ticks[prev]  # exact, in int64
+    v0, v1 = known.events.value[prev], known.events.value[nxt]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mixed = v0 + (v1 - v0) * elapsed / span
+    rows.value[linear] = mixed[linear]
+    return out
 
 
 def plot(emu: Emulator, point: EmulatedPoint, lo: int, hi: int, intervals: int) -> Values:
