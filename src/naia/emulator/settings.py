@@ -46,9 +46,9 @@ class FaultKind(enum.StrEnum):
 
 class EndpointKind(enum.StrEnum):
     ROOT = "root"  # GET /piwebapi/ and /piwebapi/system
-    METADATA = "metadata"  # data servers and points
-    STREAM = "stream"  # /streams/{webId}/recorded and /summary
-    STREAMSET = "streamset"  # /streamsets/recorded
+    METADATA = "metadata"  # data servers, points, attributes, enumeration sets
+    STREAM = "stream"  # /streams/{webId}/... (recorded, value, interpolated, plot, summary, ...)
+    STREAMSET = "streamset"  # /streamsets/... (the ad-hoc streamset forms)
     BATCH = "batch"  # POST /batch
 
 
