@@ -319,7 +319,7 @@ def _absolute(text: str, lowered: str, zone: tzinfo, raw: str) -> int:
             found = _TIME_OF_DAY.match(" ".join(words[split + 1 :]))
             if day is not None and found is not None:
                 return _at(day, _clock(found, raw), zone)
-    raise PiTimeError(text)
+    raise PiTimeError(raw)
 
 
 def _dotnet_date(text: str) -> date | None:
