@@ -457,6 +457,12 @@ def test_an_unknown_point_in_a_streamset_fails_only_its_item(client: TestClient)
         ),
         (
             f"streams/{SIN}/recorded",
+            {"startTime": "soon+1h"},
+            400,
+            "Cannot parse time string 'soon+1h'. (startTime)",
+        ),
+        (
+            f"streams/{SIN}/recorded",
             {"endTime": "*+1q"},
             400,
             "Cannot parse time string '*+1q'. (endTime)",
