@@ -20,7 +20,7 @@ from naia.emulator.webid import (
     server_web_id,
     unb64,
 )
-from naia.sources.simulator.catalogue import SYSTEM_STATES
+from naia.sources.simulator.catalogue import SYSTEM_STATES, all_classic
 from naia.sources.simulator.source import effective_definition
 
 
@@ -82,7 +82,12 @@ class Emulator:
     def enumeration_sets(self) -> dict[str, list[tuple[str, int]]]:
         """Digital state sets of the catalogue's points, then SYSTEM (name → (state, code))."""
         sets: dict[str, list[tuple[str, int]]] = {}
-        for point in self.catalog.listing("*"):
+        names = [p.name for p in all_classic()] + [p.name for p in self.settings.points]
+        names += list(self.settings.simulator.points)  # points made digital by options
+        for name in names:
+            point = self.catalog.by_name(name)
+            if point is None:
+                continue
             d = effective_definition(self.settings.simulator, point.definition)
             if d.is_digital and d.digital_set and d.digital_set not in sets:
                 sets[d.digital_set] = [(state, code) for code, state in enumerate(d.states)]
