@@ -22,12 +22,14 @@ import pytest
 
 from naia.emulator import BackgroundServer, EmulatorSettings
 from naia.emulator.render import format_us
+from naia.emulator.settings import ExtraPoint
 from naia.sources.simulator import SimulatorSettings, SimulatorSource
 from naia.sources.simulator.catalogue import all_classic
 from naia.sources.simulator.settings import REALISTIC
 from tests.compat.conftest import drive
 
 SIM = SimulatorSettings(defaults=REALISTIC)
+ODD = 'Unit 1, "Reactor"=B \\ / #ü 温度'  # served with CDT158's data
 T0 = 1_704_067_200_000_000  # 2024-01-01T00:00:00Z
 DAY = 86_400_000_000
 START, END = format_us(T0), format_us(T0 + DAY)
@@ -37,7 +39,8 @@ pytestmark = pytest.mark.timeout(900)  # the first run builds the virtualenvs
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[BackgroundServer]:
-    with BackgroundServer(EmulatorSettings(simulator=SIM)) as running:
+    settings = EmulatorSettings(simulator=SIM, points=(ExtraPoint(name=ODD, like="CDT158"),))
+    with BackgroundServer(settings) as running:
         yield running
 
 
@@ -49,7 +52,7 @@ def pi_web_sdk(server: BackgroundServer) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def kukur(server: BackgroundServer) -> dict[str, Any]:
     archive = f"{server.url}/dataservers?path=\\\\NAIA-PI"
-    return drive("kukur", "kukur_driver.py", archive, START, END)
+    return drive("kukur", "kukur_driver.py", archive, START, END, ODD)
 
 
 def events(point: str) -> list[tuple[int, Any, bool, bool]]:
@@ -155,7 +158,7 @@ def test_pi_web_sdk_interpolated(pi_web_sdk: dict[str, Any]) -> None:
 
 def test_kukur_search_lists_the_archive(kukur: dict[str, Any]) -> None:
     names = ok(kukur, "search")
-    expected = [p.name for p in all_classic()] + [f"SIM.{n}" for n in range(1, 101)]
+    expected = [p.name for p in all_classic()] + [ODD] + [f"SIM.{n}" for n in range(1, 101)]
     assert names == sorted(expected)
 
 
@@ -179,8 +182,10 @@ def kukur_rows(point: str) -> list[list[Any]]:
     return out
 
 
-@pytest.mark.parametrize(("scenario", "point"), [("data_float", "CDT158"),
-                                                 ("data_digital", "BA:PHASE.1")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("scenario", "point"),
+    [("data_float", "CDT158"), ("data_digital", "BA:PHASE.1"), ("data_odd_name", "CDT158")],
+)
 def test_kukur_data_over_a_range_with_paging(
     kukur: dict[str, Any], scenario: str, point: str
 ) -> None:

@@ -16,6 +16,7 @@ URI, START, END = (
     datetime.fromisoformat(sys.argv[2]),
     datetime.fromisoformat(sys.argv[3]),
 )
+ODD = sys.argv[4]  # a tag name with spaces, commas, quotes, backslashes, unicode
 # a small MaxReturnedItemsPerCall makes the source page (it pages by it)
 source = from_config({"data_archive_uri": URI, "max_returned_items_per_call": 500})
 
@@ -54,5 +55,6 @@ run(
         "metadata": metadata,
         "data_float": lambda: data("CDT158"),
         "data_digital": lambda: data("BA:PHASE.1"),
+        "data_odd_name": lambda: data(ODD),
     }
 )
