@@ -128,8 +128,9 @@ def test_odd_names_backfill_into_duckdb_byte_for_byte(tmp_path: Path) -> None:
 
 @pytest.mark.services
 def test_odd_names_land_in_questdb_byte_for_byte() -> None:
+    from naia.sinks.questdb.client import execute
     from naia.sinks.questdb.settings import QuestDbSettings
-    from naia.sinks.questdb.sink import QuestDbSink, execute
+    from naia.sinks.questdb.sink import QuestDbSink
     from tests.integration.distributed import QDB_PORT
 
     points = (ExtraPoint(name=ODD, like="CDT158"), ExtraPoint(name=QUOTED, like="CDM158"))
