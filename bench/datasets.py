@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from naia.domain.codec import batch_headers, encode_batch
 from naia.sources.simulator import SimulatorSettings, SimulatorSource
 from naia.sources.simulator.settings import REALISTIC
+from naia.transports.kafka.codec import batch_headers, encode_batch
 
 ROWS_PER_MESSAGE = 100_000  # naia's kafka.max_rows_per_message
 

@@ -45,7 +45,7 @@ def qdb_count(table: str) -> int:
 
 def create_table(table: str) -> None:
     """The same DDL as NAIA's sink (WAL, DEDUP UPSERT KEYS), for peers writing QuestDB."""
-    from naia.sinks.questdb.sink import DDL
+    from naia.sinks.questdb.client import DDL
 
     qdb(DDL.format(table=table))
 

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from naia.sinks.questdb.sink import execute
+from naia.sinks.questdb.client import execute
 from naia.sources.simulator import SimulatorSettings, SimulatorSource
 from naia.sources.simulator.settings import REALISTIC
 from tests.clr.standin import REALISTIC as REALISTIC_SERVER
@@ -113,6 +113,7 @@ def test_distributed_backfill_through_kafka_into_questdb_equals_the_simulator(
             final = finish(url, start_backfill(url))
             assert final["pointsProcessed"] == expected.num_rows
             wait_for(lambda: _count(s) >= expected.num_rows, 180, "rows in QuestDB")
+            s.wait_settled()  # from here the count is final: an excess row would show
     finally:
         stop(worker)
     assert s.count() == expected.num_rows and s.distinct() == expected.num_rows

@@ -54,9 +54,9 @@ def test_retry_failed_runs_only_the_failed_chunks(tmp_path: Path) -> None:
 
     from naia.domain.model import BackfillSpec, ConnectorType, RequestStatus
     from naia.orchestrator import Orchestrator, OrchestratorConfig, RetryPolicy
-    from naia.sinks.duckdb import DuckDbStore
     from naia.sources.simulator import SimulatorSource
-    from tests.fakes import FlakySource, Provider
+    from naia.stores.duckdb import DuckDbStore
+    from tests.doubles.sources import FlakySource, Provider
     from tests.helpers import db_count
 
     db = tmp_path / "retry.duckdb"

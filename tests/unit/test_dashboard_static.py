@@ -17,7 +17,7 @@ from naia.app.settings import load_settings
 from naia.app.wiring import build_runtime
 from naia.domain.model import ConnectorType, RequestStatus
 from naia.orchestrator.views import RequestView
-from tests.unit.test_api import TEST1, wait_done
+from tests.helpers import TEST1, wait_done
 
 CONTENT_TYPES = {".js": "text/javascript", ".css": "text/css", ".html": "text/html"}
 

@@ -8,12 +8,13 @@ from collections.abc import Callable, Sequence
 import pyarrow as pa
 import pytest
 
-from naia.domain.codec import ARROW_CONTENT_TYPE, encode_batch
 from naia.domain.errors import TransientError
 from naia.domain.ports import InboxMessage
 from naia.ingestion import IngestionWorker
 from naia.sources.simulator import SimulatorSettings, SimulatorSource
+from naia.transports.kafka.codec import ARROW_CONTENT_TYPE, encode_batch
 from tests.conftest import DAY_START, SEED_POINTS
+from tests.doubles.inbox import DecodingInbox
 
 WAIT_S = 10.0
 
@@ -30,7 +31,7 @@ def messages(count: int) -> list[InboxMessage]:
     ]  # fmt: skip
 
 
-class Inbox:
+class Inbox(DecodingInbox):
     def __init__(self, pending: list[InboxMessage]) -> None:
         self.pending = pending
         self.events: list[str] = []

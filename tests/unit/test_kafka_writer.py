@@ -9,12 +9,12 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from naia.domain.codec import ARROW_CONTENT_TYPE, decode_message
 from naia.domain.model import WorkUnit
 from naia.domain.schema import unify
 from naia.sources.simulator import SimulatorSettings, SimulatorSource
+from naia.stores.kafka.writer import KafkaChunkWriter
+from naia.transports.kafka.codec import ARROW_CONTENT_TYPE, decode_message
 from naia.transports.kafka.settings import KafkaSettings
-from naia.transports.kafka.writer import KafkaChunkWriter
 from tests.conftest import DAY_START
 
 POINTS = ("SINUSOID", "CDT158", "SIM.4")

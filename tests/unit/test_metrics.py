@@ -16,22 +16,22 @@ from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from naia.api.app import create_app
-from naia.app.ingest import KafkaLagProbe
 from naia.app.logs import JsonFormatter, QuietPolls, uvicorn_log_config
 from naia.app.metrics import BackfillMetrics, IngestMetrics, serve_metrics
 from naia.app.settings import load_settings
 from naia.app.wiring import Runtime, build_runtime
-from naia.domain.codec import ARROW_CONTENT_TYPE, encode_batch
 from naia.domain.model import BackfillSpec, ConnectorType, RequestStatus
 from naia.domain.ports import InboxMessage
 from naia.ingestion import IngestionWorker
 from naia.orchestrator import Orchestrator, OrchestratorConfig, RetryPolicy
-from naia.sinks.memory import MemoryStore
 from naia.sources.simulator import SimulatorSource
+from naia.transports.kafka.codec import ARROW_CONTENT_TYPE, encode_batch
+from naia.transports.kafka.lag import KafkaLagProbe
 from tests.conftest import DAY_END, DAY_START, SEED_POINTS
-from tests.fakes import FlakySource, Provider
-from tests.helpers import free_port
-from tests.unit.test_api import TEST1, wait_done
+from tests.doubles.inbox import DecodingInbox
+from tests.doubles.memory_store import MemoryStore
+from tests.doubles.sources import FlakySource, Provider
+from tests.helpers import TEST1, free_port, wait_done
 
 HOUR = timedelta(hours=1)
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -168,7 +168,7 @@ def test_stored_values_of_active_requests(runtime: Runtime) -> None:
 
 
 # Ingestion worker ------------------------------------------------------------------------------
-class ListInbox:
+class ListInbox(DecodingInbox):
     def __init__(self, messages: list[InboxMessage]) -> None:
         self.messages = messages
         self.commits = 0

@@ -6,11 +6,11 @@ import pytest
 from naia.domain.errors import ConnectorUnavailableError, InvalidRequestError, NotFoundError
 from naia.domain.model import BackfillSpec, ConnectorType, RequestStatus
 from naia.orchestrator import Orchestrator, OrchestratorConfig, RetryPolicy
-from naia.sinks.memory import MemoryStore
 from naia.sources.simulator import SimulatorSettings, SimulatorSource
 from tests.conftest import DAY_END, DAY_START, SEED_POINTS
 from tests.contract.source_contract import read_table
-from tests.fakes import FlakySource, Provider
+from tests.doubles.memory_store import MemoryStore
+from tests.doubles.sources import FlakySource, Provider
 
 HOUR = timedelta(hours=1)
 

@@ -125,17 +125,17 @@ _Parts = tuple[ChunkWriter, StateStore, list[Callable[[], None]], StoredCounter 
 
 
 def _embedded(settings: NaiaSettings) -> _Parts:
-    from naia.sinks.duckdb import DuckDbStore
+    from naia.stores.duckdb import DuckDbStore
 
     store = DuckDbStore(settings.store.path, memory_limit=settings.store.memory_limit)
     return store, store, [store.close], None
 
 
 def _distributed(settings: NaiaSettings) -> _Parts:
-    from naia.sinks.questdb.sink import ensure_table, stored_count
-    from naia.transports.kafka.state import KafkaStateStore
+    from naia.sinks.questdb.client import ensure_table, stored_count
+    from naia.stores.kafka.state import KafkaStateStore
+    from naia.stores.kafka.writer import KafkaChunkWriter
     from naia.transports.kafka.topics import ensure_topics
-    from naia.transports.kafka.writer import KafkaChunkWriter
 
     ensure_topics(settings.kafka)
     ensure_table(settings.questdb)

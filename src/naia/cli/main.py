@@ -222,7 +222,7 @@ def sql(
     config: ConfigOpt = None,
 ) -> None:
     """Print the result of a query on the embedded DuckDB store (read-only)."""
-    from naia.sinks.duckdb import DuckDbStore
+    from naia.stores.duckdb import DuckDbStore
 
     settings = _settings(config, db, log_level="WARNING")
     path = settings.store.path

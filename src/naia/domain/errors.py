@@ -9,7 +9,8 @@
      └── TerminalError           marker: retrying will not help; report and go on
           ├── UnknownPointError  names the points the source does not know
           ├── SourceError        a source answered with something we cannot use
-          └── CancelledError     the request was cancelled while a chunk ran
+          ├── RequestCancelledError  the request was cancelled while a chunk ran
+          └── DecodeError        a Kafka message that cannot be decoded (to the DLQ)
 
 Adapters translate library exceptions at their boundary:
 ``raise SourceTransientError(...) from exc``.
@@ -70,5 +71,9 @@ class UnknownPointError(TerminalError):
         super().__init__(f"unknown point(s): {names}")
 
 
-class CancelledError(TerminalError):
+class RequestCancelledError(TerminalError):
     """The request was cancelled; the chunk in progress was rolled back."""
+
+
+class DecodeError(TerminalError):
+    """A message that cannot be decoded: it goes to the dead-letter topic."""

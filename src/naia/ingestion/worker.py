@@ -21,7 +21,7 @@ from typing import Protocol
 
 import pyarrow as pa
 
-from naia.domain.codec import DecodeError, decode_message
+from naia.domain.errors import DecodeError
 from naia.domain.ports import Inbox, InboxMessage, Sink
 
 log = logging.getLogger("naia.ingest")
@@ -132,9 +132,8 @@ class IngestionWorker:
         self._observer.on_ingested(cycle.values, len(cycle.messages))
 
     def _decode(self, message: InboxMessage) -> pa.RecordBatch | None:
-        content_type = message.headers.get("content-type")
         try:
-            return decode_message(message.value, content_type.decode() if content_type else None)
+            return self._inbox.decode(message)
         except DecodeError as exc:
             log.warning(
                 "message %s[%d]@%d to the DLQ: %s",

@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from naia.domain.errors import (
-    CancelledError,
     InvalidRequestError,
     NaiaError,
     NotFoundError,
+    RequestCancelledError,
     TransientError,
     UnknownPointError,
 )
@@ -293,7 +293,7 @@ class Orchestrator:
                 on_retry=lambda n, err, wait: self._on_retry(entry, unit, n, err, wait),
                 floor=retry_after,
             )
-        except CancelledError:
+        except RequestCancelledError:
             log.info("chunk %d of %s rolled back: cancelled", unit.index, unit.request_id)
         except UnknownPointError:
             raise

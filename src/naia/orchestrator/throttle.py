@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 import pyarrow as pa
 
-from naia.domain.errors import CancelledError
+from naia.domain.errors import RequestCancelledError
 from naia.kernel.bucket import TokenBucket
 
 
@@ -17,12 +17,12 @@ def guarded(
     cancelled: threading.Event,
     on_batch: Callable[[int], None],
 ) -> Iterator[pa.RecordBatch]:
-    """Pass batches through, paced by ``limiter``; stop with CancelledError when cancelled."""
+    """Pass batches through, paced by ``limiter``; RequestCancelledError when cancelled."""
     for batch in batches:
         if cancelled.is_set():
-            raise CancelledError("cancelled")
+            raise RequestCancelledError("cancelled")
         limiter.acquire(batch.num_rows)
         on_batch(batch.num_rows)
         yield batch
     if cancelled.is_set():
-        raise CancelledError("cancelled")
+        raise RequestCancelledError("cancelled")

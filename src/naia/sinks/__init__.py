@@ -1,1 +1,4 @@
-"""Sink adapters: one technology each (DuckDB embedded store, in-memory; QuestDB, Redis)."""
+"""Ingest sink adapters: where the ingestion worker writes what it reads from Kafka.
+
+QuestDB (point_data) and Redis (latest value per point).
+"""

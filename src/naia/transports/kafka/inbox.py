@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import pyarrow as pa
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from naia.domain.errors import TransientError
 from naia.domain.ports import InboxMessage
+from naia.transports.kafka.codec import decode_message
 from naia.transports.kafka.settings import KafkaSettings
 
 
@@ -88,6 +90,10 @@ class KafkaInbox:
             if offsets:
                 by_consumer.append((consumer, offsets))
         return by_consumer
+
+    def decode(self, message: InboxMessage) -> pa.RecordBatch:
+        content_type = message.headers.get("content-type")
+        return decode_message(message.value, content_type.decode() if content_type else None)
 
     def dead_letter(self, message: InboxMessage, reason: str) -> None:
         headers: list[tuple[str, str | bytes | None]] = list(message.headers.items())

@@ -14,16 +14,12 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from naia.domain.errors import TerminalError
+from naia.domain.errors import DecodeError
 from naia.domain.schema import BATCH_SCHEMA, SCHEMA_VERSION, TIMESTAMP_TYPE, unify
 
 ARROW_CONTENT_TYPE = "application/vnd.apache.arrow.stream"
 JSON_CONTENT_TYPE = "application/json"
 _IPC_OPTIONS = pa.ipc.IpcWriteOptions(compression=pa.Codec("zstd", compression_level=1))
-
-
-class DecodeError(TerminalError):
-    """A message that cannot be decoded: it goes to the dead-letter topic."""
 
 
 def encode_batch(batch: pa.RecordBatch) -> bytes:

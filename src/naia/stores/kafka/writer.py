@@ -15,12 +15,12 @@ import msgspec
 import pyarrow as pa
 from confluent_kafka import KafkaException, Producer
 
-from naia.domain.codec import batch_headers, encode_batch
 from naia.domain.errors import TransientError
 from naia.domain.model import ChunkWritten, WorkUnit
 from naia.domain.schema import time_sorted
+from naia.stores.kafka.state import CheckpointJson
+from naia.transports.kafka.codec import batch_headers, encode_batch
 from naia.transports.kafka.settings import KafkaSettings
-from naia.transports.kafka.state import CheckpointJson
 
 log = logging.getLogger("naia.kafka")
 

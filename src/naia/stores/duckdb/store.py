@@ -54,7 +54,7 @@ class DuckDbStore:
             raise TerminalError(f"cannot open the store {self.path}: {exc}") from exc
         self._lock = threading.Lock()
         if not read_only:
-            ddl = resources.files("naia.sinks.duckdb").joinpath("schema.sql").read_text()
+            ddl = resources.files("naia.stores.duckdb").joinpath("schema.sql").read_text()
             self._con.execute(ddl)
 
     def close(self) -> None:

@@ -1,5 +1,5 @@
 """DuckDB embedded store: point_data, checkpoints and request records in one file."""
 
-from naia.sinks.duckdb.store import DuckDbStore
+from naia.stores.duckdb.store import DuckDbStore
 
 __all__ = ["DuckDbStore"]

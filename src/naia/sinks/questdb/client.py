@@ -1,0 +1,72 @@
+"""QuestDB's SQL side: the table's DDL, ad-hoc queries over HTTP /exec, stored counts.
+
+The writer (ILP over HTTP) is in :mod:`naia.sinks.questdb.sink`.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+from naia.domain.errors import TransientError
+from naia.domain.timeparse import format_timestamp
+from naia.sinks.questdb.settings import QuestDbSettings
+
+DDL = """CREATE TABLE IF NOT EXISTS {table} (
+    ts TIMESTAMP,
+    source_address SYMBOL CAPACITY 4096 CACHE,
+    seq SHORT,
+    value DOUBLE,
+    state SYMBOL CAPACITY 256 CACHE,
+    good BOOLEAN,
+    questionable BOOLEAN,
+    substituted BOOLEAN,
+    annotated BOOLEAN
+) TIMESTAMP(ts) PARTITION BY MONTH WAL
+DEDUP UPSERT KEYS(ts, source_address, seq)"""
+
+
+def execute(settings: QuestDbSettings, sql: str) -> dict[str, Any]:
+    """Run SQL through QuestDB's HTTP /exec; raise TransientError when unreachable."""
+    auth = None
+    if settings.username and settings.password:
+        auth = (settings.username, settings.password.get_secret_value())
+    try:
+        response = _client(settings.request_timeout_s).get(
+            f"{settings.http_url}/exec", params={"query": sql}, auth=auth
+        )
+    except httpx.HTTPError as exc:
+        raise TransientError(f"QuestDB at {settings.http_url} unreachable: {exc}") from exc
+    body: dict[str, Any] = response.json()
+    if response.status_code != 200:
+        raise TransientError(f"QuestDB rejected the query: {body.get('error', body)}")
+    return body
+
+
+@functools.cache
+def _client(timeout: float) -> httpx.Client:
+    """One pooled client per process: status polling must not build a TLS context per call."""
+    return httpx.Client(timeout=timeout)
+
+
+def ensure_table(settings: QuestDbSettings) -> None:
+    execute(settings, DDL.format(table=settings.table))
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def stored_count(
+    settings: QuestDbSettings, points: tuple[str, ...], start: datetime, end: datetime
+) -> int:
+    """Rows visible in QuestDB for these points in [start, end)."""
+    names = ", ".join(_quote(p) for p in points)
+    sql = (
+        f"SELECT count() FROM {settings.table} WHERE source_address IN ({names}) "
+        f"AND ts >= {_quote(format_timestamp(start))} AND ts < {_quote(format_timestamp(end))}"
+    )
+    return int(execute(settings, sql)["dataset"][0][0])

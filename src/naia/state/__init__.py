@@ -1,1 +1,0 @@
-"""State adapters: where request records and checkpoints live outside the embedded store."""

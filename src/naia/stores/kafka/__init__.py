@@ -1,0 +1,1 @@
+"""Kafka store: the transactional chunk writer and the compacted request/checkpoint topics."""
