@@ -27,7 +27,7 @@ import enum
 import random
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -35,6 +35,9 @@ import numpy.typing as npt
 from naia.domain.errors import UnknownPointError
 from naia.sources.afsdk import sdk
 from naia.sources.afsdk.decode import EPOCH_TICKS, TICKS_PER_US
+from naia.sources.afsdk.settings import AfSdkSettings
+from naia.sources.afsdk.source import AfSdkSource
+from naia.sources.simulator import SimulatorSettings, SimulatorSource
 
 _T = TypeVar("_T")
 
@@ -652,3 +655,18 @@ def _concat(blocks: Iterable[EventsLike]) -> _Columns:
         parts[0].state_names,
         parts[0].state_codes,
     )
+
+
+MIXED_POINTS = ("SINUSOID", "CDT158", "CDM158", "BA:PHASE.1", "BA:ACTIVE.1", "SIM.7")
+
+
+def afsdk_source(
+    sim: SimulatorSettings,
+    settings: AfSdkSettings | None = None,
+    faults: Sequence[Fault] = (),
+    **fake: Any,
+) -> tuple[AfSdkSource, FakePISystem]:
+    """The wiring the app does with the real loader, here with the fake over the Simulator."""
+    system = FakePISystem(SimulatorSource(sim), faults=faults, **fake)
+    source = AfSdkSource(settings or AfSdkSettings(), system.sdk())
+    return source, system

@@ -21,6 +21,7 @@ from naia.sources.simulator.settings import REALISTIC
 from tests.conftest import DAY_START
 from tests.contract.source_contract import assert_same_as_simulator, read_table
 from tests.doubles.afsdk_fake import (
+    MIXED_POINTS,
     Fault,
     FaultKind,
     OperationCanceledException,
@@ -29,8 +30,8 @@ from tests.doubles.afsdk_fake import (
     PIException,
     PITimeoutException,
     TimeoutException,
+    afsdk_source,
 )
-from tests.unit.test_afsdk_source import MIXED_POINTS, afsdk_source
 
 END = DAY_START + timedelta(hours=6)
 PAGED = AfSdkSettings.model_validate({"page_type": "TagCount", "page_size": 2})
