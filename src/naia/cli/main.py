@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -64,6 +63,13 @@ def backfill(
     chunk: Annotated[
         str | None, typer.Option(help="chunk size: 01:00:00, 30.00:00:00, PT1H")
     ] = None,
+    idempotency_key: Annotated[
+        str | None,
+        typer.Option(
+            help="run at most once per key: the same key again follows the first request "
+            "(another request under the same key is refused)"
+        ),
+    ] = None,
     db: DbOpt = None,
     config: ConfigOpt = None,
 ) -> None:
@@ -80,7 +86,7 @@ def backfill(
     try:
         spec = request.to_spec()
         runtime.orchestrator.start()
-        view = runtime.orchestrator.submit(spec)
+        view = runtime.orchestrator.submit(spec, idempotency_key=idempotency_key)
     except NaiaError as exc:
         runtime.close()
         _die(str(exc))
@@ -88,7 +94,6 @@ def backfill(
         f"Backfill {view.request_id}: {view.point_count} points, {view.total_chunks} chunks "
         f"→ {settings.store.path}"
     )
-    began = time.monotonic()
     try:
         final = follow(lambda: runtime.orchestrator.get(view.request_id), console)
     except KeyboardInterrupt:
@@ -96,7 +101,7 @@ def backfill(
         final = follow(lambda: runtime.orchestrator.get(view.request_id), console)
     finally:
         runtime.close()
-    console.print(summary(final, time.monotonic() - began))
+    console.print(summary(final))
     if final.status is not RequestStatus.COMPLETED:
         raise typer.Exit(1)
 
@@ -115,7 +120,7 @@ def resume(db: DbOpt = None, config: ConfigOpt = None) -> None:
             console.print(f"resuming {request_id}")
         runtime.orchestrator.run_pending()
         for request_id in resumed:
-            console.print(summary(runtime.orchestrator.get(request_id), 0.0))
+            console.print(summary(runtime.orchestrator.get(request_id)))
     finally:
         runtime.close()
 
@@ -141,14 +146,13 @@ def retry_failed(
         console.print(
             f"retrying {view.total_chunks - view.completed_chunks} chunk(s) of {request_id}"
         )
-        began = time.monotonic()
         runtime.orchestrator.start_worker()
         final = follow(lambda: runtime.orchestrator.get(request_id), console)
     except NaiaError as exc:
         _die(str(exc))
     finally:
         runtime.close()
-    console.print(summary(final, time.monotonic() - began))
+    console.print(summary(final))
     if final.status is not RequestStatus.COMPLETED:
         raise typer.Exit(1)
 

@@ -48,7 +48,10 @@ def follow(get: Callable[[], RequestView], console: Console, interval: float = 0
     return view
 
 
-def summary(view: RequestView, seconds: float) -> Table:
+def summary(view: RequestView) -> Table:
+    """This process's run of the request: values it wrote, its wall time and rate (a resumed
+    request counts only what this run wrote), and every retry (chunks and the connector's)."""
+    seconds = view.run_seconds or 0.0
     table = Table(title=f"Backfill {view.request_id}", show_header=False)
     colour = "green" if view.status is RequestStatus.COMPLETED else "red"
     rows = [
@@ -56,10 +59,11 @@ def summary(view: RequestView, seconds: float) -> Table:
         ("points", str(view.point_count)),
         ("chunks", f"{view.completed_chunks} done, {view.failed_chunks} failed "
                    f"of {view.total_chunks}"),
-        ("values written", f"{view.points_processed:,}"),
+        ("values written", f"{view.run_values:,}"),
+        ("values stored", f"{view.points_processed:,}"),
         ("batches", f"{view.batches_published:,}"),
         ("wall time", f"{seconds:.1f} s"),
-        ("rate", f"{view.points_processed / max(seconds, 1e-9):,.0f} values/s"),
+        ("rate", f"{view.run_values / seconds:,.0f} values/s" if seconds > 0 else "-"),
         ("retries", str(view.retries)),
     ]  # fmt: skip
     if view.error:
