@@ -149,7 +149,12 @@ def contract_openapi(app: FastAPI) -> Callable[[], dict[str, Any]]:
     return openapi
 
 
-def create_app(runtime: Runtime, *, start_worker: bool = True) -> FastAPI:
+def create_app(
+    runtime: Runtime, *, start_worker: bool = True, owns_runtime: bool = False
+) -> FastAPI:
+    """``owns_runtime``: close the runtime (stores: DuckDB's CHECKPOINT) when the app shuts
+    down, before the server re-raises the SIGTERM that stopped it (`naia api`)."""
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         if start_worker:
@@ -157,6 +162,8 @@ def create_app(runtime: Runtime, *, start_worker: bool = True) -> FastAPI:
         yield
         if start_worker:
             runtime.orchestrator.stop()
+        if owns_runtime:
+            runtime.close()
 
     app = FastAPI(
         title="NAIA backfill API",

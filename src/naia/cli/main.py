@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from naia.api.schemas import StartRequest
@@ -25,7 +26,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # an error is one line, whatever the width
 
 
 @app.callback()
@@ -50,7 +51,7 @@ def _settings(config: Path | None, db: Path | None = None, **extra: Any) -> Naia
 
 
 def _die(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}")
+    err.print(f"[red]error:[/red] {escape(message)}")
     raise typer.Exit(code)
 
 
@@ -192,13 +193,13 @@ def api(
     except NaiaError as exc:
         _die(str(exc), 1)
     uvicorn.run(
-        create_app(runtime),
+        create_app(runtime, owns_runtime=True),
         host=host or settings.api.host,
         port=port or settings.api.port,
         log_level=settings.log_level.lower(),
         log_config=uvicorn_log_config(settings.log_json),
     )
-    runtime.close()
+    runtime.close()  # already closed on a clean shutdown; here when the server could not start
 
 
 @app.command()
