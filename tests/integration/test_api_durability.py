@@ -9,19 +9,21 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.helpers import api_up, db_count, free_port, naia, request_data, run_naia, wait_for
+from tests.helpers import (
+    TEST1,
+    api_up,
+    db_count,
+    free_port,
+    naia,
+    request_data,
+    run_naia,
+    wait_for,
+)
 
 SEED = (
     "--points", "SINUSOID,CDT158,SINUSOIDU",
     "--start", "2026-01-09T00:00:00Z", "--end", "2026-01-10T00:00:00Z", "--chunk", "01:00:00",
 )  # fmt: skip
-TEST1 = {
-    "connectorType": "Simulator",
-    "pointAddresses": ["SINUSOID", "CDT158", "SINUSOIDU"],
-    "startTime": "2026-01-09T00:00:00Z",
-    "endTime": "2026-01-10T00:00:00Z",
-    "chunkSize": "01:00:00",
-}
 ONE_HOUR = {**TEST1, "pointAddresses": ["SINUSOID"], "endTime": "2026-01-09T01:00:00Z"}
 
 

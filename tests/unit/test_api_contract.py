@@ -12,7 +12,7 @@ from naia.api.app import create_app
 from naia.api.schemas import ErrorBody, Ok, QueuedRequest, RequestDetail, StatusBody
 from naia.app.settings import load_settings
 from naia.app.wiring import build_runtime
-from tests.unit.test_api import TEST1, bad, wait_done
+from tests.helpers import TEST1, wait_done
 
 MIB = 1 << 20
 
@@ -24,6 +24,12 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
     runtime.close()
+
+
+def bad(**changes: Any) -> dict[str, Any]:
+    """Test 1 with fields changed (None: left out)."""
+    body = {**TEST1, **changes}
+    return {k: v for k, v in body.items() if v is not None}
 
 
 def assert_error(response: Any, status: int, field: str | None = None) -> ErrorBody:

@@ -9,12 +9,12 @@ from naia.cli.progress import summary
 from naia.domain.model import BackfillSpec, ConnectorType, RequestStatus
 from naia.domain.ports import Source
 from naia.orchestrator import Orchestrator
-from naia.sources.simulator import SimulatorSettings
+from naia.sources.piwebapi import PiWebApiSettings, PiWebApiSource
+from naia.sources.simulator import SimulatorSettings, SimulatorSource
 from tests.conftest import DAY_END, DAY_START, SEED_POINTS
 from tests.doubles.memory_store import MemoryStore
-from tests.fakes import FlakySource, Provider
-from tests.unit.test_piwebapi_fakeserver import FakePiWebApi, respond
-from tests.unit.test_piwebapi_source import make_source
+from tests.doubles.piwebapi_fake import ARCHIVE, BASE_URL, FakePiWebApi, respond
+from tests.doubles.sources import FlakySource, Provider
 
 HOUR = timedelta(hours=1)
 
@@ -32,7 +32,8 @@ class PiWebApiProvider(Provider):
 
     def open(self, connector_type: ConnectorType) -> Source:
         self.check(connector_type)
-        return make_source(self.fake)
+        settings = PiWebApiSettings(base_url=BASE_URL, data_archive=ARCHIVE)
+        return PiWebApiSource(settings, self.fake.transport(), sleep=lambda _: None)
 
 
 def test_retries_count_the_connectors_http_retries() -> None:
@@ -75,7 +76,5 @@ def test_a_resumed_run_reports_what_it_wrote_not_the_whole_request() -> None:
     assert f"{rate:,.0f} values/s" in text
 
 
-def _sim() -> object:
-    from naia.sources.simulator import SimulatorSource
-
+def _sim() -> SimulatorSource:
     return SimulatorSource(SimulatorSettings())
