@@ -147,3 +147,18 @@ def test_backfill_with_an_idempotency_key_runs_once(tmp_path: Path) -> None:
     other = run_naia("backfill", *SEED[:-1], "02:00:00", "--idempotency-key", "k1", "--db", db)
     assert other.returncode == 2 and "Idempotency-Key" in other.stderr
     assert db_count(Path(db), "SELECT count(*) FROM point_data") == 4320
+
+
+def test_status_reads_the_typed_contract_of_a_running_api(tmp_path: Path) -> None:
+    api = Api(tmp_path, tmp_path / "status.duckdb")
+    try:
+        request_id = api.post("/api/backfill/start", TEST1).json()["data"]["requestId"]
+        wait_for(lambda: request_data(api.url, request_id)["status"] == "Completed", 60, "done")
+        shown = run_naia("status", "--url", api.url)
+    finally:
+        api.stop(signal.SIGTERM)
+    assert shown.returncode == 0, shown.stderr
+    assert request_id[:8] in shown.stdout and "Completed" in shown.stdout
+    assert "completed 1  failed 0" in shown.stdout and "values 4,320" in shown.stdout
+    gone = run_naia("status", "--url", api.url)
+    assert gone.returncode == 2 and "cannot reach the NAIA API" in gone.stdout

@@ -110,7 +110,7 @@ class RequestSummary(RequestIdentity):
     queuedAt: str | None  # noqa: N815
     startedAt: str | None  # noqa: N815
     completedAt: str | None  # noqa: N815
-    valuesPerSecond: int | None  # noqa: N815
+    valuesPerSecond: float | None  # noqa: N815
     etaSeconds: float | None  # noqa: N815
     estimatedCompletion: str | None  # noqa: N815
     retries: int
