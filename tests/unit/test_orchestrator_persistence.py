@@ -10,7 +10,7 @@ import pytest
 
 from naia.domain.errors import TransientError
 from naia.domain.model import BackfillSpec, ConnectorType, RequestRecord, RequestStatus
-from naia.orchestrator import Orchestrator
+from naia.orchestrator import Orchestrator, OrchestratorConfig, RetryPolicy
 from tests.conftest import DAY_END, DAY_START, SEED_POINTS
 from tests.doubles.memory_store import MemoryStore
 from tests.doubles.sources import Provider
@@ -89,3 +89,32 @@ def test_a_submit_the_store_did_not_confirm_is_not_queued() -> None:
     assert store.writes == 0
     again = orch.submit(SPEC, idempotency_key="k")  # the key is free: nothing stands behind it
     assert [v.request_id for v in orch.requests()] == [again.request_id]
+
+
+class FlakyStore(MemoryStore):
+    """Refuses the next ``refusals`` request records (a broker restarting), then takes them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refusals = 0
+        self.refused = 0
+
+    def save_request(self, record: RequestRecord) -> None:
+        if self.refusals > 0:
+            self.refusals -= 1
+            self.refused += 1
+            raise TransientError("not acknowledged")
+        super().save_request(record)
+
+
+def test_the_worker_waits_for_the_store_instead_of_losing_its_state() -> None:
+    store = FlakyStore()
+    config = OrchestratorConfig(retry=RetryPolicy(base_delay_s=0.001, max_delay_s=0.01))
+    orch = Orchestrator(Provider(), store, store, config)
+    request_id = orch.submit(SPEC).request_id
+    store.refusals = 3  # "Running" is refused three times, then stored
+    orch.run_pending()
+    assert store.refused == 3
+    assert orch.get(request_id).status is RequestStatus.COMPLETED
+    [stored] = store.load_requests()
+    assert stored.status is RequestStatus.COMPLETED and stored.started_at is not None

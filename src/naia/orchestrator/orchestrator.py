@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import random
 import threading
 import time
 import uuid
@@ -96,6 +97,7 @@ class Orchestrator:
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._submitting = threading.Lock()
+        self._rng = random.Random()
 
     # Lifecycle --------------------------------------------------------------------------------
     def recover(self) -> list[str]:
@@ -264,6 +266,31 @@ class Orchestrator:
                 entry.record = record
             return True
 
+    def _persist_until_stored(
+        self, entry: Entry, change: Callable[[RequestRecord], RequestRecord | None]
+    ) -> None:
+        """The worker's saves: a store that is away (Kafka restarting) is waited for, with
+        backoff and one warning per outage, as long as the process is not stopping."""
+        failures = 0
+        while True:
+            try:
+                self._persist(entry, change)
+            except TransientError as exc:
+                failures += 1
+                if self._stopping.is_set():
+                    raise
+                if failures == 1:
+                    log.warning(
+                        "cannot store the record of %s (%s); retrying until the store answers",
+                        entry.record.request_id, exc,
+                    )  # fmt: skip
+                self._stopping.wait(self._config.retry.backoff.delay(failures, self._rng))
+                continue
+            if failures:
+                log.info("record of %s stored after %d failed attempt(s)",
+                         entry.record.request_id, failures)  # fmt: skip
+            return
+
     # Queries ----------------------------------------------------------------------------------
     def _entry(self, request_id: str) -> Entry:
         with self._lock:
@@ -326,7 +353,7 @@ class Orchestrator:
             record.started_at = record.started_at or _now()
             return record
 
-        self._persist(entry, running)
+        self._persist_until_stored(entry, running)
         with self._lock:
             entry.begin_run(self._clock())
         log.info("running %s: %d chunks left", entry.record.request_id, len(entry.pending_units()))
@@ -427,7 +454,7 @@ class Orchestrator:
             record.failed_units[unit.index] = message
             return record
 
-        self._persist(entry, failed)
+        self._persist_until_stored(entry, failed)
 
     def _conclude(self, entry: Entry) -> None:
         if entry.cancel.is_set() and entry.record.cancel_requested:
@@ -453,5 +480,5 @@ class Orchestrator:
             record.status, record.error, record.completed_at = status, error, _now()
             return record
 
-        self._persist(entry, finished)
+        self._persist_until_stored(entry, finished)
         log.info("%s %s%s", entry.record.request_id, status.value, f": {error}" if error else "")
