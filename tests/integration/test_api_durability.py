@@ -4,6 +4,7 @@ WAL, a resumed run reports what it did, bad input is one line and exit 2."""
 
 import re
 import signal
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -162,3 +163,40 @@ def test_status_reads_the_typed_contract_of_a_running_api(tmp_path: Path) -> Non
     assert "completed 1  failed 0" in shown.stdout and "values 4,320" in shown.stdout
     gone = run_naia("status", "--url", api.url)
     assert gone.returncode == 2 and "cannot reach the NAIA API" in gone.stdout
+
+
+def _peak_rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmHWM")
+
+
+def test_a_100_mb_body_is_refused_unread_by_the_real_server(tmp_path: Path) -> None:
+    head = b'{"connectorType": "Simulator", "pointAddresses": ['
+    piece = b'"SINUSOID",' * 100_000  # 1.1 MB
+    api = Api(tmp_path, tmp_path / "big.duckdb")
+    try:
+        before = _peak_rss_kb(api.proc.pid)
+        url = f"{api.url}/api/backfill/start"
+        as_json = {"Content-Type": "application/json"}
+        whole = head + piece * 91 + b'"CDT158"]}'
+        declared = httpx.post(url, content=whole, headers=as_json, timeout=60)
+        del whole
+
+        def streamed() -> Iterator[bytes]:
+            yield head
+            for _ in range(91):
+                yield piece
+            yield b'"CDT158"]}'
+
+        chunked = httpx.post(url, content=streamed(), headers=as_json, timeout=60)
+        grown_mb = (_peak_rss_kb(api.proc.pid) - before) / 1024
+        status = httpx.get(f"{api.url}/api/backfill/status", timeout=10).json()["data"]
+    finally:
+        api.stop(signal.SIGTERM)
+    for response in (declared, chunked):
+        assert response.status_code == 413, response.text[:200]
+        assert response.json()["success"] is False and "max_body_bytes" in response.json()["error"]
+    assert status["recentRequests"] == [] and status["activeRequests"] == []
+    assert grown_mb < 20, f"the API grew by {grown_mb:.0f} MB"
