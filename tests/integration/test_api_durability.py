@@ -200,3 +200,22 @@ def test_a_100_mb_body_is_refused_unread_by_the_real_server(tmp_path: Path) -> N
         assert response.json()["success"] is False and "max_body_bytes" in response.json()["error"]
     assert status["recentRequests"] == [] and status["activeRequests"] == []
     assert grown_mb < 20, f"the API grew by {grown_mb:.0f} MB"
+
+
+def test_backfill_through_the_api_with_a_key_runs_once(tmp_path: Path) -> None:
+    api = Api(tmp_path, tmp_path / "remote.duckdb")
+    try:
+        through = ("backfill", "--url", api.url, "--idempotency-key", "remote-1", *SEED)
+        first = run_naia(*through)
+        again = run_naia(*through)
+        other = run_naia(*through[:-1], "02:00:00")
+        status = httpx.get(f"{api.url}/api/backfill/status", timeout=10).json()["data"]
+    finally:
+        api.stop(signal.SIGTERM)
+    for result in (first, again):
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "Completed" in result.stdout and "4,320" in result.stdout
+    ids = {re.search(r"Backfill ([0-9a-f-]{36})", r.stdout).group(1) for r in (first, again)}  # type: ignore[union-attr]
+    assert len(ids) == 1
+    assert other.returncode == 2 and "Idempotency-Key" in other.stderr
+    assert [r["requestId"] for r in status["recentRequests"]] == list(ids)

@@ -71,11 +71,14 @@ def backfill(
             "(another request under the same key is refused)"
         ),
     ] = None,
+    url: Annotated[
+        str | None,
+        typer.Option(help="submit to a running `naia api` at this URL and follow it there"),
+    ] = None,
     db: DbOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Run one backfill in the foreground with a progress bar, then print a summary."""
-    settings = _settings(config, db, log_level="WARNING")
     request = StartRequest(
         connectorType=connector,
         pointAddresses=[p for p in points.split(",") if p.strip()] if points else [],
@@ -83,6 +86,10 @@ def backfill(
         endTime=end,
         chunkSize=chunk,
     )
+    if url is not None:
+        _backfill_through_api(url, request, idempotency_key)
+        return
+    settings = _settings(config, db, log_level="WARNING")
     runtime = build_runtime(settings)
     try:
         spec = request.to_spec()
@@ -159,17 +166,38 @@ def retry_failed(
 
 
 def _retry_through_api(url: str, request_id: str) -> None:
-    import httpx
+    from naia.cli.client import ApiClient, ApiError
 
-    endpoint = f"{url.rstrip('/')}/api/backfill/request/{request_id}/retry-failed"
+    client = ApiClient(url)
     try:
-        response = httpx.post(endpoint, timeout=30)
-    except httpx.HTTPError as exc:
-        _die(f"cannot reach the NAIA API at {url}: {exc}")
-    body = response.json()
-    if response.status_code != 200:
-        _die(body.get("error", response.text))
-    console.print(f"{request_id}: {body['data']['status']}")
+        view = client.retry_failed(request_id)
+    except ApiError as exc:
+        _die(str(exc))
+    finally:
+        client.close()
+    console.print(f"{request_id}: {view.status.value}")
+
+
+def _backfill_through_api(url: str, request: StartRequest, key: str | None) -> None:
+    """Submit (retried under one Idempotency-Key), follow, summarise; exit 1 unless Completed."""
+    from naia.cli.client import ApiClient, ApiError
+    from naia.cli.progress import follow_remote, remote_summary
+
+    client = ApiClient(url)
+    try:
+        queued = client.start(request, key)
+        console.print(
+            f"Backfill {queued.requestId}: {queued.pointCount} points, "
+            f"{queued.totalChunks} chunks → {client.url}"
+        )
+        final = follow_remote(lambda: client.request(queued.requestId), console)
+    except ApiError as exc:
+        _die(str(exc))
+    finally:
+        client.close()
+    console.print(remote_summary(final))
+    if final.status is not RequestStatus.COMPLETED:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
 from rich.table import Table
 
+from naia.api.schemas import RequestDetail
 from naia.domain.model import RequestStatus
 from naia.orchestrator.views import RequestView
 
@@ -64,6 +65,40 @@ def summary(view: RequestView) -> Table:
         ("batches", f"{view.batches_published:,}"),
         ("wall time", f"{seconds:.1f} s"),
         ("rate", f"{view.run_values / seconds:,.0f} values/s" if seconds > 0 else "-"),
+        ("retries", str(view.retries)),
+    ]  # fmt: skip
+    if view.error:
+        rows.append(("error", view.error))
+    for key, value in rows:
+        table.add_row(key, value)
+    return table
+
+
+def follow_remote(
+    get: Callable[[], RequestDetail], console: Console, interval: float = 0.5
+) -> RequestDetail:
+    """``follow`` for a request run by a `naia api` (its HTTP view)."""
+    columns = (TextColumn("[bold]{task.description}"), BarColumn(), TaskProgressColumn())
+    with Progress(*columns, console=console, transient=False) as bar:
+        view = get()
+        task = bar.add_task(view.requestId[:8], total=100.0)
+        while view.status.is_active:
+            bar.update(task, completed=view.progress)
+            time.sleep(interval)
+            view = get()
+        bar.update(task, completed=view.progress)
+    return view
+
+
+def remote_summary(view: RequestDetail) -> Table:
+    table = Table(title=f"Backfill {view.requestId}", show_header=False)
+    colour = "green" if view.status is RequestStatus.COMPLETED else "red"
+    rows = [
+        ("status", f"[{colour}]{view.status.value}[/{colour}]"),
+        ("points", str(view.pointCount)),
+        ("chunks", f"{view.completedChunks} done, {view.failedChunks} failed "
+                   f"of {view.totalChunks}"),
+        ("values stored", f"{view.pointsProcessed:,}"),
         ("retries", str(view.retries)),
     ]  # fmt: skip
     if view.error:
