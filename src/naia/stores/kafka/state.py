@@ -189,7 +189,7 @@ class KafkaStateStore:
         self._abandon_wake.set()
         if self._abandoner is not None:
             self._abandoner.join(self._timeout + 5)
-        left = self.pending_abandons()
+        left = {r for r in self.pending_abandons() if not self._send(r.encode(), None)}
         if left:
             log.error("closing with abandoned request(s) not yet deleted in Kafka: %s", left)
         self._producer.flush(10)
