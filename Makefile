@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 DEMO_DB := var/demo.duckdb
 SEED_POINTS := SINUSOID,CDT158,SINUSOIDU
 
-.PHONY: install demo lint unit test chromium services-up services-down bench clean
+.PHONY: install demo lint unit test chromium services-up services-down bench chaos clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -46,6 +46,10 @@ services-down: install
 
 bench: install
 	bash scripts/bench.sh
+
+CHAOS_TRIALS ?= 30
+chaos: install  ## randomized kill -9 / SIGSTOP trials on private services (ports 32xxx); writes docs/reliability.md
+	$(BIN)/python -m tests.chaos --trials $(CHAOS_TRIALS) $(if $(SEED),--seed $(SEED))
 
 clean:
 	rm -rf var .mypy_cache .ruff_cache .pytest_cache
