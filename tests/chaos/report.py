@@ -7,6 +7,7 @@ import platform
 import subprocess
 from collections import Counter
 from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
 
 import confluent_kafka
@@ -56,8 +57,10 @@ def _versions(cluster: Cluster) -> list[str]:
         f" ({'with uncommitted changes' if _git('status', '--porcelain') != '?' else 'clean'})",
         f"- Kafka {settings.versions.kafka}, QuestDB {settings.versions.questdb}, "
         f"Redis {cluster.manager.services['redis'].version}",
-        f"- Python {platform.python_version()}, confluent-kafka {confluent_kafka.version()[0]} "
-        f"(librdkafka {confluent_kafka.libversion()[0]})",
+        f"- Python {platform.python_version()}, "
+        f"confluent-kafka {metadata.version('confluent-kafka')}"
+        f" (librdkafka {confluent_kafka.libversion()[0]}), questdb {metadata.version('questdb')}, "
+        f"redis-py {metadata.version('redis')}",
         f"- {platform.system()} {platform.release()}, {os.cpu_count()} CPUs",
     ]
 

@@ -30,10 +30,10 @@ POINT_BASE = 100_000
 @dataclass(frozen=True)
 class Sizing:
     points: int = 8
-    days: int = 30
+    days: int = 20
     chunk: str = "1.00:00:00"
-    fault_after_s: tuple[float, float] = (1.0, 12.0)
-    outage_s: tuple[float, float] = (10.0, 30.0)
+    fault_after_s: tuple[float, float] = (1.0, 10.0)
+    outage_s: tuple[float, float] = (10.0, 25.0)
 
 
 @dataclass(frozen=True)
