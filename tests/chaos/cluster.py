@@ -109,6 +109,16 @@ class NaiaProcess:
         text = self.log.read_text(encoding="utf-8", errors="replace").splitlines()
         return "\n".join(text[-lines:])
 
+    def last_error(self) -> str:
+        """The last ``error: …`` the CLI printed before exiting (wrapped lines joined)."""
+        text = self.log.read_text(encoding="utf-8", errors="replace").splitlines()
+        starts = [i for i, line in enumerate(text) if line.startswith("error:")]
+        if not starts:
+            return "no error line"
+        tail = text[starts[-1] :]
+        ends = [i for i, line in enumerate(tail) if i and line.startswith(("=====", "%", "20"))]
+        return " ".join(line.strip() for line in tail[: ends[0] if ends else 3])
+
 
 @dataclass
 class Cluster:

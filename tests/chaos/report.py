@@ -34,6 +34,10 @@ is Completed and the ingestion group has no backlog, the trial checks:
 - **serving**: the API answers `/health`, the worker `/metrics`, Kafka a Metadata request,
   QuestDB `select 1`, Redis `PING`, and no process exited by itself during the trial.
 
+A failed trial lists what broke; a process that exited by itself is named with its last
+`error:` line. The harness then starts it again (counted under "processes left dead") so that the
+trial's data checks still run and the next trial starts whole.
+
 Services are private instances (`naia services up` on ports 32xxx, data in a temporary folder).
 Rerun a run with `make chaos SEED=<seed>`; one trial with
 `.venv/bin/python -m tests.chaos --seed <seed> --only <n>`.

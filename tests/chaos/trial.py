@@ -30,9 +30,9 @@ POINT_BASE = 100_000
 @dataclass(frozen=True)
 class Sizing:
     points: int = 8
-    days: int = 20
+    days: int = 16
     chunk: str = "1.00:00:00"
-    fault_after_s: tuple[float, float] = (1.0, 10.0)
+    fault_after_s: tuple[float, float] = (1.0, 8.0)
     outage_s: tuple[float, float] = (10.0, 25.0)
 
 
@@ -213,7 +213,7 @@ class Trial:
         for process in (self.cluster.api, self.cluster.worker):
             code = process.exit_code()
             if code is not None:
-                message = f"{process.name} exited by itself (code {code})"
+                message = f"{process.name} exited by itself (code {code}: {process.last_error()})"
                 self.result.dead.append(process.name)
                 self.result.failures.append(message)
                 self.say(f"{message}; last log lines:\n{process.log_tail()}")
