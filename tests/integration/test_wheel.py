@@ -26,7 +26,7 @@ import redis
 
 from tests.helpers import db_count, wait_for
 
-pytestmark = [pytest.mark.services, pytest.mark.slow]
+pytestmark = [pytest.mark.services, pytest.mark.slow, pytest.mark.timeout(900)]
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = ("SINUSOID", "CDT158", "SINUSOIDU")
