@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import random
@@ -196,6 +197,7 @@ class Trial:
                 process.proc.wait(10)
             process.start()
         else:
+            _reap(pid)
             self.cluster.restart_service(spec.target)
         self.say("restored")
 
@@ -318,3 +320,9 @@ class Trial:
         for name in waiting:
             self.result.failures.append(f"{name} not serving {SERVING_TIMEOUT_S:.0f}s after")
         self._note_dead()
+
+
+def _reap(pid: int) -> None:
+    """Collect a killed service if this process spawned it (else it stays a zombie)."""
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
