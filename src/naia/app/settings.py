@@ -46,12 +46,25 @@ class OrchestratorSettings(_Section):
     retry_base_delay_s: float = Field(default=0.5, ge=0)
     retry_max_delay_s: float = Field(default=30.0, ge=0)
     rate_limit_values_per_s: float = Field(default=0.0, ge=0)
+    fetchers: Literal["inprocess", "fleet"] = Field(
+        default="inprocess",
+        description="fleet (distributed mode): `naia fetch` processes read PI, the API dispatches",
+    )
 
 
 class ApiSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=5052, gt=0, lt=65536)
     url: str = "http://127.0.0.1:5052"
+
+
+class FetcherSettings(_Section):
+    instance_id: str | None = Field(
+        default=None,
+        description="stable id of this `naia fetch` (its transactional.id): a restart with the "
+        "same id fences the killed one at once; default: host name + random suffix",
+    )
+    poll_timeout_s: float = Field(default=0.5, gt=0)
 
 
 class IngestSettings(_Section):
@@ -71,6 +84,7 @@ class NaiaSettings(BaseSettings):
     orchestrator: OrchestratorSettings = OrchestratorSettings()
     api: ApiSettings = ApiSettings()
     ingest: IngestSettings = IngestSettings()
+    fetcher: FetcherSettings = FetcherSettings()
     simulator: SimulatorSettings = SimulatorSettings()
     piwebapi: PiWebApiSettings | None = None
     afsdk: AfSdkSettings = AfSdkSettings()

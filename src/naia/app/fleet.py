@@ -1,0 +1,93 @@
+"""Wiring of fleet fetching: the API's board (dispatch + progress) and `naia fetch`."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from datetime import datetime
+from types import FrameType
+
+from naia.app.settings import NaiaSettings
+from naia.app.stored import CachedCounter, StoredCounter
+from naia.domain.errors import TerminalError
+from naia.domain.fleet import FleetBoard
+from naia.domain.model import ChunkWritten, WorkUnit
+from naia.domain.ports import ChunkWriter, StateStore
+from naia.fetcher import Fetcher, FetcherConfig
+from naia.orchestrator import RetryPolicy
+
+log = logging.getLogger("naia.fetcher")
+
+
+class NoChunkWriter:
+    """The API of a fleet writes no chunk: fetchers do."""
+
+    def write_chunk(self, unit: WorkUnit, batches: object) -> ChunkWritten:
+        raise TerminalError("with orchestrator.fetchers = fleet, `naia fetch` writes chunks")
+
+
+def build_fleet_parts(
+    settings: NaiaSettings,
+) -> tuple[ChunkWriter, StateStore, FleetBoard, list[Callable[[], None]], StoredCounter]:
+    from naia.sinks.questdb.client import ensure_table, stored_count
+    from naia.stores.kafka.state import KafkaStateStore
+    from naia.stores.kafka.units import KafkaFleetBoard, default_instance_id
+    from naia.transports.kafka.topics import ensure_topics
+
+    ensure_topics(settings.kafka)
+    ensure_table(settings.questdb)
+    state = KafkaStateStore(settings.kafka)
+    board = KafkaFleetBoard(settings.kafka, owner=f"api-{default_instance_id()}")
+
+    def counter(points: tuple[str, ...], start: datetime, end: datetime) -> int:
+        return stored_count(settings.questdb, points, start, end)
+
+    closers: list[Callable[[], None]] = [board.close, state.close]
+    return NoChunkWriter(), state, board, closers, CachedCounter(counter)
+
+
+def run_fetcher(settings: NaiaSettings, stop: threading.Event | None = None) -> Fetcher:
+    """Run `naia fetch` until SIGTERM/SIGINT (or ``stop``); the unit in hand is given back."""
+    from naia.app.wiring import SourceCatalog
+    from naia.stores.kafka.units import (
+        KafkaRequestDirectory,
+        KafkaUnitFeed,
+        default_instance_id,
+    )
+    from naia.transports.kafka.topics import ensure_topics
+
+    ensure_topics(settings.kafka)
+    fetcher_id = settings.fetcher.instance_id or default_instance_id()
+    feed = KafkaUnitFeed(settings.kafka, fetcher_id)
+    requests = KafkaRequestDirectory(settings.kafka)
+    o = settings.orchestrator
+    config = FetcherConfig(
+        retry=RetryPolicy(o.retry_attempts, o.retry_base_delay_s, o.retry_max_delay_s),
+        fleet_rate_values_per_s=o.rate_limit_values_per_s,
+        poll_timeout_s=settings.fetcher.poll_timeout_s,
+    )
+    fetcher = Fetcher(feed, requests, SourceCatalog(settings), config)
+    stop = stop or _on_signals()
+    log.info("fetcher %s: units from %s (group %s) → %s", fetcher_id,
+             settings.kafka.units_topic, settings.kafka.fetch_group,
+             settings.kafka.backfill_topic)  # fmt: skip
+    try:
+        fetcher.run(stop)
+    finally:
+        feed.close()
+        requests.close()
+    return fetcher
+
+
+def _on_signals() -> threading.Event:
+    stop = threading.Event()
+
+    def _stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %d: giving back the unit in hand and leaving the group", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    return stop

@@ -1,0 +1,104 @@
+"""FleetOrchestrator: distributed mode where fetchers read PI (``orchestrator.fetchers=fleet``).
+
+Instead of reading a request's units itself, the orchestrator dispatches them through the
+FleetBoard (once per request, whichever API asks: the board fences every other dispatcher of the
+request first) and follows their checkpoints and outcomes until every unit is done, failed or
+skipped; then it concludes the request as the in-process orchestrator does.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from typing import Any
+
+from naia.domain.errors import TerminalError, TransientError
+from naia.domain.fleet import FAILED, Dispatch, FleetBoard, Outcome, outstanding
+from naia.domain.model import ChunkCheckpoint
+from naia.domain.ports import ChunkWriter, SourceProvider, StateStore
+from naia.kernel.backoff import Backoff
+from naia.orchestrator.entry import Entry
+from naia.orchestrator.orchestrator import Orchestrator, OrchestratorConfig
+
+log = logging.getLogger("naia.orchestrator")
+
+
+class FleetOrchestrator(Orchestrator):
+    def __init__(
+        self,
+        sources: SourceProvider,
+        writer: ChunkWriter,
+        state: StateStore,
+        board: FleetBoard,
+        config: OrchestratorConfig | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(sources, writer, state, config, **kwargs)
+        self._board = board
+
+    def _run_request(self, request_id: str) -> None:
+        entry = self._entry(request_id)
+        if not entry.status.is_active:
+            return
+        self._mark_running(entry)
+        if not self._dispatch(entry):
+            return  # shutting down: the request resumes on restart
+        while True:
+            dispatch, done, outcomes = self._board.progress(request_id)
+            self._absorb(entry, dispatch, done, outcomes)
+            if not outstanding(dispatch, done, outcomes):
+                break
+            if self._stopping.is_set():
+                return
+            self._board.wait(0.5)
+        self._conclude(entry)
+
+    def _dispatch(self, entry: Entry) -> bool:
+        """Hand the request's units to the fleet, retrying while Kafka is away."""
+        record, rng, failures = entry.record, random.Random(), 0
+        backoff = Backoff(self._config.retry.base_delay_s, self._config.retry.max_delay_s)
+        while not self._stopping.is_set():
+            try:
+                self._board.dispatch(record.request_id, record.spec.connector_type,
+                                     entry.plan.units(), set(record.failed_units))  # fmt: skip
+                return True
+            except TransientError as exc:
+                failures += 1
+                wait = backoff.delay(failures, rng)
+                if failures == 1:
+                    log.warning("units of %s not dispatched (%s); retrying", record.request_id, exc)
+                self._stopping.wait(wait)
+        return False
+
+    def _absorb(
+        self,
+        entry: Entry,
+        dispatch: Dispatch | None,
+        done: dict[int, ChunkCheckpoint],
+        outcomes: dict[int, Outcome],
+    ) -> None:
+        """Take in the checkpoints and failures the fleet published since the last look."""
+        failed: list[tuple[int, str]] = []
+        with self._lock:
+            for index, checkpoint in done.items():
+                if index in entry.done:
+                    continue
+                entry.done[index] = checkpoint
+                entry.run_values += checkpoint.values
+                entry.run_units += 1
+                outcome = outcomes.get(index)
+                seconds = outcome.seconds if outcome is not None else 0.0
+                self._observer.on_chunk_done(entry.plan.unit(index), checkpoint.values,
+                                             checkpoint.batches, seconds)  # fmt: skip
+            runs = dispatch.runs if dispatch is not None else {}
+            for index, outcome in outcomes.items():
+                if (outcome.kind == FAILED and index not in done
+                        and index not in entry.record.failed_units
+                        and outcome.run >= runs.get(index, 0)):  # fmt: skip
+                    failed.append((index, outcome.error or "failed"))
+        for index, error in failed:
+            self._fail_unit(entry, entry.plan.unit(index), FetcherError(error))
+
+
+class FetcherError(TerminalError):
+    """A unit a fetcher gave up on; its message is the fetcher's error."""
