@@ -1,0 +1,133 @@
+"""Fleet fetching on the real Kafka and QuestDB: `naia fetch` processes read the units."""
+
+from __future__ import annotations
+
+import random
+import signal
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.helpers import wait_for
+from tests.integration.distributed import request
+from tests.integration.fleet import (
+    FleetSlice,
+    assert_sums_equal,
+    fleet_slice,
+    simulator_sums,
+)
+
+pytestmark = [pytest.mark.services, pytest.mark.slow]
+
+START, END = datetime(2026, 1, 9, tzinfo=UTC), datetime(2026, 1, 11, tzinfo=UTC)
+POINTS = [f"SIM.{i}" for i in range(10)]
+BODY = {"connectorType": "Simulator", "pointAddresses": POINTS, "startTime": START.isoformat(),
+        "endTime": END.isoformat(), "chunkSize": "01:00:00"}  # fmt: skip
+UNITS = 48
+EXPECTED = 10 * 2 * 1440
+# slow enough that units are in flight when fetchers die or join: ~1,000 values/s per fetcher,
+# 100-row batches (a unit's transaction is open across several batches)
+SLOW = {"NAIA_ORCHESTRATOR__RATE_LIMIT_VALUES_PER_S": "3000", "NAIA_SIMULATOR__BATCH_ROWS": "100"}
+
+
+def start(url: str, body: dict[str, object]) -> str:
+    response = httpx.post(f"{url}/api/backfill/start", json=body, timeout=30)
+    assert response.status_code == 200, response.text
+    request_id: str = response.json()["data"]["requestId"]
+    return request_id
+
+
+def assert_exact(s: FleetSlice, url: str, request_id: str, expected: int = EXPECTED) -> None:
+    """Completed, published exactly once on Kafka, stored exactly once, sums = Simulator's."""
+    wait_for(lambda: request(url, request_id)["status"] == "Completed", 180, "Completed")
+    view = request(url, request_id)
+    assert view["completedChunks"] == UNITS and view["pointsProcessed"] == expected
+    assert s.published_values() == expected
+    wait_for(lambda: s.count() >= expected, 120, f"{expected} rows")
+    s.wait_settled()
+    assert s.count() == expected and s.distinct() == expected
+    assert_sums_equal(s.sums(), simulator_sums(POINTS, START, END))
+
+
+def test_a_request_spread_over_three_fetchers(tmp_path: Path) -> None:
+    s = fleet_slice(tmp_path, f"pd_fleet3_{int(time.time())}", **SLOW)
+    worker = s.start_worker()
+    try:
+        with s.api() as url:
+            for name in ("a", "b", "c"):
+                s.start_fetcher(name)
+            s.wait_balanced(["a", "b", "c"])
+            request_id = start(url, BODY)
+            assert_exact(s, url, request_id)
+        by = s.done_by()
+        assert sorted(by) == ["a", "b", "c"] and sum(by.values()) == UNITS, by
+    finally:
+        s.stop_all()
+        worker.terminate()
+        worker.wait(30)
+
+
+def test_kill_9_of_fetchers_at_random_moments_publishes_every_unit_once(tmp_path: Path) -> None:
+    """Trials: a random fetcher is killed -9 at a random moment and restarted under its id (its
+    open transaction is fenced at once); the last one is killed for good (the survivors take
+    its partitions after the session timeout, its transaction aborts after its timeout)."""
+    s = fleet_slice(tmp_path, f"pd_fleetkill_{int(time.time())}", **SLOW,
+                    NAIA_ORCHESTRATOR__RATE_LIMIT_VALUES_PER_S="1500",
+                    NAIA_KAFKA__TRANSACTION_TIMEOUT_MS="20000")  # fmt: skip
+    seed = random.randrange(1 << 30)
+    rng = random.Random(seed)
+    names = ["a", "b", "c"]
+    worker = s.start_worker()
+    kills = 0
+    try:
+        with s.api() as url:
+            for name in names:
+                s.start_fetcher(name)
+            s.wait_balanced(names)
+            request_id = start(url, BODY)
+            while kills < 4 and request(url, request_id)["completedChunks"] < UNITS - 6:
+                time.sleep(rng.uniform(0.5, 3.0))  # a random moment, not a wait for a condition
+                victim = rng.choice(names)
+                s.kill(victim)
+                kills += 1
+                s.start_fetcher(victim)
+            victim = rng.choice(names)
+            s.kill(victim)  # for good
+            names.remove(victim)
+            assert_exact(s, url, request_id)
+        assert kills >= 2, f"the request ended before the trials (seed {seed})"
+        # every kill that landed mid-unit left a unit read and never finished: read again
+        reads, done = s.log_lines(r"\): reading"), s.log_lines(r"done by")
+        assert done == UNITS, (done, seed)
+        assert reads > UNITS, f"no kill landed mid-unit (seed {seed})"
+        assert sum(s.done_by().values()) == UNITS
+    finally:
+        s.stop_all()
+        worker.terminate()
+        worker.wait(30)
+
+
+def test_a_rebalance_while_units_are_in_flight_loses_and_doubles_nothing(tmp_path: Path) -> None:
+    s = fleet_slice(tmp_path, f"pd_fleetreb_{int(time.time())}", **SLOW)
+    worker = s.start_worker()
+    try:
+        with s.api() as url:
+            s.start_fetcher("a")
+            s.start_fetcher("b")
+            s.wait_balanced(["a", "b"])
+            request_id = start(url, BODY)
+            wait_for(lambda: request(url, request_id)["completedChunks"] >= 4, 60, "4 chunks")
+            s.start_fetcher("c")  # joins: the group rebalances with units in flight
+            s.wait_balanced(["a", "b", "c"])
+            assert request(url, request_id)["completedChunks"] < UNITS - 12
+            s.kill("a", signal.SIGTERM)  # leaves mid-unit: gives it back unsettled, rebalances
+            assert_exact(s, url, request_id)
+        assert "given back: shutting down" in s.log("a").read_text()
+        assert s.done_by()["c"] > 0
+    finally:
+        s.stop_all()
+        worker.terminate()
+        worker.wait(30)
