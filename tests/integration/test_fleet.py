@@ -74,9 +74,9 @@ def test_kill_9_of_fetchers_at_random_moments_publishes_every_unit_once(tmp_path
     """Trials: a random fetcher is killed -9 at a random moment and restarted under its id (its
     open transaction is fenced at once); the last one is killed for good (the survivors take
     its partitions after the session timeout, its transaction aborts after its timeout)."""
-    s = fleet_slice(tmp_path, f"pd_fleetkill_{int(time.time())}", **SLOW,
-                    NAIA_ORCHESTRATOR__RATE_LIMIT_VALUES_PER_S="1500",
-                    NAIA_KAFKA__TRANSACTION_TIMEOUT_MS="20000")  # fmt: skip
+    env = {**SLOW, "NAIA_ORCHESTRATOR__RATE_LIMIT_VALUES_PER_S": "1500",
+           "NAIA_KAFKA__TRANSACTION_TIMEOUT_MS": "20000"}  # fmt: skip
+    s = fleet_slice(tmp_path, f"pd_fleetkill_{int(time.time())}", **env)
     seed = random.randrange(1 << 30)
     rng = random.Random(seed)
     names = ["a", "b", "c"]
