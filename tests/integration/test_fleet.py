@@ -5,14 +5,15 @@ from __future__ import annotations
 import random
 import signal
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.helpers import wait_for
-from tests.integration.distributed import request
+from tests.helpers import api_up, free_port, naia, wait_for
+from tests.integration.distributed import read_committed, request, stop
 from tests.integration.fleet import (
     FleetSlice,
     assert_sums_equal,
@@ -128,6 +129,52 @@ def test_a_rebalance_while_units_are_in_flight_loses_and_doubles_nothing(tmp_pat
         assert "given back: shutting down" in s.log("a").read_text()
         assert s.done_by()["c"] > 0
     finally:
+        s.stop_all()
+        worker.terminate()
+        worker.wait(30)
+
+
+def test_two_api_processes_side_by_side_plan_each_request_once(tmp_path: Path) -> None:
+    """API two starts while API one's request runs: it loads that request too, yet only its
+    owner (the API that dispatched it) runs it; each API's own request completes; every unit is
+    dispatched once and published once."""
+    s = fleet_slice(tmp_path, f"pd_fleet2api_{int(time.time())}", **SLOW)
+    other = [f"SIM.{i}" for i in range(10, 20)]
+    body2 = {**BODY, "pointAddresses": other}
+    worker = s.start_worker()
+    apis = []
+    try:
+        s.start_fetcher("a")
+        s.start_fetcher("b")
+        port1, port2 = free_port(), free_port()
+        url1, url2 = f"http://127.0.0.1:{port1}", f"http://127.0.0.1:{port2}"
+        apis.append(naia("api", "--port", str(port1), log=tmp_path / "api-one.log",
+                         env={**s.env(), "NAIA_ORCHESTRATOR__INSTANCE_ID": "one"}))  # fmt: skip
+        wait_for(lambda: api_up(url1), 60, "API one")
+        s.wait_balanced(["a", "b"])
+        first = start(url1, BODY)
+        apis.append(naia("api", "--port", str(port2), log=tmp_path / "api-two.log",
+                         env={**s.env(), "NAIA_ORCHESTRATOR__INSTANCE_ID": "two"}))  # fmt: skip
+        wait_for(lambda: api_up(url2), 60, "API two")
+        assert request(url1, first)["status"] == "Running"  # two loaded it while it ran
+        second = start(url2, body2)
+        for url, request_id in ((url1, first), (url2, second)):
+            wait_for(lambda u=url, r=request_id: request(u, r)["status"] == "Completed",  # type: ignore[misc]
+                     180, "Completed")  # fmt: skip
+            assert request(url, request_id)["pointsProcessed"] == EXPECTED
+        assert "owned by one" in (tmp_path / "api-two.log").read_text()
+        units = Counter(m.key() for m in read_committed(s.fleet_kafka.units_topic, 12))
+        assert len(units) == 2 * UNITS and set(units.values()) == {1}, "a unit dispatched twice"
+        done = Counter((rid, i) for rid, i, kind, _ in s.outcomes() if kind == "done")
+        assert len(done) == 2 * UNITS and set(done.values()) == {1}, "a unit published twice"
+        assert s.published_values() == 2 * EXPECTED
+        wait_for(lambda: s.count() >= 2 * EXPECTED, 120, "rows")
+        s.wait_settled()
+        assert s.count() == 2 * EXPECTED and s.distinct() == 2 * EXPECTED
+        assert_sums_equal(s.sums(), simulator_sums(POINTS + other, START, END))
+    finally:
+        for api in apis:
+            stop(api)
         s.stop_all()
         worker.terminate()
         worker.wait(30)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import socket
 import threading
 from collections.abc import Callable
 from datetime import datetime
@@ -33,13 +34,14 @@ def build_fleet_parts(
 ) -> tuple[ChunkWriter, StateStore, FleetBoard, list[Callable[[], None]], StoredCounter]:
     from naia.sinks.questdb.client import ensure_table, stored_count
     from naia.stores.kafka.state import KafkaStateStore
-    from naia.stores.kafka.units import KafkaFleetBoard, default_instance_id
+    from naia.stores.kafka.units import KafkaFleetBoard
     from naia.transports.kafka.topics import ensure_topics
 
     ensure_topics(settings.kafka)
     ensure_table(settings.questdb)
     state = KafkaStateStore(settings.kafka)
-    board = KafkaFleetBoard(settings.kafka, owner=f"api-{default_instance_id()}")
+    owner = settings.orchestrator.instance_id or f"api-{socket.gethostname()}"
+    board = KafkaFleetBoard(settings.kafka, owner=owner)
 
     def counter(points: tuple[str, ...], start: datetime, end: datetime) -> int:
         return stored_count(settings.questdb, points, start, end)

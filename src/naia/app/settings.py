@@ -50,6 +50,11 @@ class OrchestratorSettings(_Section):
         default="inprocess",
         description="fleet (distributed mode): `naia fetch` processes read PI, the API dispatches",
     )
+    instance_id: str | None = Field(
+        default=None,
+        description="fleet: this API's id, owner of the requests it dispatches (unique per live "
+        "API; an API restarted under the same id takes its requests back); default: host name",
+    )
 
 
 class ApiSettings(_Section):

@@ -40,9 +40,13 @@ class FleetOrchestrator(Orchestrator):
         entry = self._entry(request_id)
         if not entry.status.is_active:
             return
-        self._mark_running(entry)
-        if not self._dispatch(entry):
+        owner = self._dispatch(entry)
+        if owner is None:
             return  # shutting down: the request resumes on restart
+        if owner != self._board.owner:
+            log.info("%s is owned by %s: it follows it, not this API", request_id, owner)
+            return
+        self._mark_running(entry)
         while True:
             dispatch, done, outcomes = self._board.progress(request_id)
             self._absorb(entry, dispatch, done, outcomes)
@@ -53,22 +57,25 @@ class FleetOrchestrator(Orchestrator):
             self._board.wait(0.5)
         self._conclude(entry)
 
-    def _dispatch(self, entry: Entry) -> bool:
-        """Hand the request's units to the fleet, retrying while Kafka is away."""
+    def _dispatch(self, entry: Entry) -> str | None:
+        """Hand the request's units to the fleet, retrying while Kafka is away; the owner of the
+        request (this API unless another dispatched it first), None when stopping."""
         record, rng, failures = entry.record, random.Random(), 0
         backoff = Backoff(self._config.retry.base_delay_s, self._config.retry.max_delay_s)
         while not self._stopping.is_set():
             try:
-                self._board.dispatch(record.request_id, record.spec.connector_type,
-                                     entry.plan.units(), set(record.failed_units))  # fmt: skip
-                return True
+                units, failed = entry.plan.units(), set(record.failed_units)
+                spec = record.spec
+                return self._board.dispatch(
+                    record.request_id, spec.connector_type, units, failed
+                ).owner
             except TransientError as exc:
                 failures += 1
                 wait = backoff.delay(failures, rng)
                 if failures == 1:
                     log.warning("units of %s not dispatched (%s); retrying", record.request_id, exc)
                 self._stopping.wait(wait)
-        return False
+        return None
 
     def _absorb(
         self,

@@ -476,6 +476,8 @@ class KafkaFleetBoard:
         try:
             self._tail.sync(self._sync_timeout)
             previous, done, outcomes = self.progress(request_id)
+            if previous is not None and previous.owner != self._owner:
+                return previous  # another API owns it: it alone dispatches and follows it
             out = outstanding(previous, done, outcomes)
             todo = [u for u in units if u.index not in done and u.index not in skip
                     and u.index not in out]  # fmt: skip
