@@ -25,8 +25,13 @@ pytestmark = [pytest.mark.services, pytest.mark.slow]
 
 START, END = datetime(2026, 1, 9, tzinfo=UTC), datetime(2026, 1, 11, tzinfo=UTC)
 POINTS = [f"SIM.{i}" for i in range(10)]
-BODY = {"connectorType": "Simulator", "pointAddresses": POINTS, "startTime": START.isoformat(),
-        "endTime": END.isoformat(), "chunkSize": "01:00:00"}  # fmt: skip
+BODY: dict[str, object] = {
+    "connectorType": "Simulator",
+    "pointAddresses": POINTS,
+    "startTime": START.isoformat(),
+    "endTime": END.isoformat(),
+    "chunkSize": "01:00:00",
+}
 UNITS = 48
 EXPECTED = 10 * 2 * 1440
 # slow enough that units are in flight when fetchers die or join: ~1,000 values/s per fetcher,
@@ -140,7 +145,7 @@ def test_two_api_processes_side_by_side_plan_each_request_once(tmp_path: Path) -
     dispatched once and published once."""
     s = fleet_slice(tmp_path, f"pd_fleet2api_{int(time.time())}", **SLOW)
     other = [f"SIM.{i}" for i in range(10, 20)]
-    body2 = {**BODY, "pointAddresses": other}
+    body2: dict[str, object] = {**BODY, "pointAddresses": other}
     worker = s.start_worker()
     apis = []
     try:
@@ -175,6 +180,35 @@ def test_two_api_processes_side_by_side_plan_each_request_once(tmp_path: Path) -
     finally:
         for api in apis:
             stop(api)
+        s.stop_all()
+        worker.terminate()
+        worker.wait(30)
+
+
+def test_cancel_across_fetchers_then_retry_publishes_the_rest_once(tmp_path: Path) -> None:
+    s = fleet_slice(tmp_path, f"pd_fleetcancel_{int(time.time())}", **SLOW)
+    worker = s.start_worker()
+    try:
+        with s.api() as url:
+            s.start_fetcher("a")
+            s.start_fetcher("b")
+            s.wait_balanced(["a", "b"])
+            request_id = start(url, BODY)
+            wait_for(lambda: request(url, request_id)["completedChunks"] >= 4, 60, "4 chunks")
+            response = httpx.post(f"{url}/api/backfill/request/{request_id}/cancel", timeout=30)
+            assert response.status_code == 200, response.text
+            wait_for(lambda: request(url, request_id)["status"] == "Cancelled", 60, "Cancelled")
+            cancelled = request(url, request_id)
+            assert 4 <= cancelled["completedChunks"] < UNITS
+            # every unit left was skipped by a fetcher, none published after the cancel
+            kinds = Counter(kind for _, _, kind, _ in s.outcomes())
+            assert kinds["done"] == cancelled["completedChunks"]
+            assert kinds["skipped"] == UNITS - cancelled["completedChunks"]
+            assert s.published_values() == cancelled["pointsProcessed"]
+            retry = httpx.post(f"{url}/api/backfill/request/{request_id}/retry-failed", timeout=30)
+            assert retry.status_code == 200, retry.text
+            assert_exact(s, url, request_id)
+    finally:
         s.stop_all()
         worker.terminate()
         worker.wait(30)
