@@ -66,8 +66,13 @@ def test_a_request_spread_over_three_fetchers(tmp_path: Path) -> None:
             for name in ("a", "b", "c"):
                 s.start_fetcher(name)
             s.wait_balanced(["a", "b", "c"])
+            began = time.monotonic()
             request_id = start(url, BODY)
+            wait_for(lambda: request(url, request_id)["status"] == "Completed", 180, "Completed")
+            took = time.monotonic() - began
             assert_exact(s, url, request_id)
+        # the fleet's budget (3,000 values/s) held: each fetcher paced a third of it
+        assert took >= EXPECTED / 3000 - 1.5, f"{EXPECTED} values in {took:.1f} s"
         by = s.done_by()
         assert sorted(by) == ["a", "b", "c"] and sum(by.values()) == UNITS, by
     finally:
@@ -208,6 +213,27 @@ def test_cancel_across_fetchers_then_retry_publishes_the_rest_once(tmp_path: Pat
             retry = httpx.post(f"{url}/api/backfill/request/{request_id}/retry-failed", timeout=30)
             assert retry.status_code == 200, retry.text
             assert_exact(s, url, request_id)
+    finally:
+        s.stop_all()
+        worker.terminate()
+        worker.wait(30)
+
+
+def test_a_second_fetcher_under_the_same_id_fences_the_first(tmp_path: Path) -> None:
+    s = fleet_slice(tmp_path, f"pd_fleetfence_{int(time.time())}", **SLOW)
+    worker = s.start_worker()
+    try:
+        with s.api() as url:
+            first = s.start_fetcher("a")
+            s.wait_balanced(["a"])
+            twin = naia("fetch", "--id", "a", env=s.env(), log=tmp_path / "fetch-twin.log")
+            s.fetchers["twin"] = twin
+            request_id = start(url, BODY)
+            wait_for(lambda: first.poll() is not None, 60, "the first fetcher to stop")
+            assert first.returncode == 1
+            assert "fenced" in s.log("a").read_text()
+            assert_exact(s, url, request_id)
+            assert twin.poll() is None
     finally:
         s.stop_all()
         worker.terminate()

@@ -229,3 +229,26 @@ def test_a_stopping_fetcher_gives_its_unit_back() -> None:
     fetcher._stop = stop  # as run(stop) would, after SIGTERM
     assert fetcher.step()
     assert fleet.published == [] and len(fleet.queue) == 1  # back in the queue, unsettled
+
+
+def test_fetcher_metrics_count_units_by_outcome_values_and_share() -> None:
+    from naia.app.fleet import FetcherMetrics
+
+    store = MemoryStore()
+    fleet = MemoryFleet(store)
+    feed = fleet.feed("f0")
+    metrics = FetcherMetrics()
+    directory = MemoryDirectory()
+    fetcher = Fetcher(feed, directory, Provider(), FetcherConfig(poll_timeout_s=0.01),
+                      observer=metrics)  # fmt: skip
+    units = [WorkUnit("r", i, SEED_POINTS, DAY_START + i * HOUR, DAY_START + (i + 1) * HOUR)
+             for i in range(2)]  # fmt: skip
+    fleet.board().dispatch("r", ConnectorType.SIMULATOR, units, set())
+    assert fetcher.step()
+    directory.cancelled_ids.add("r")
+    assert fetcher.step()
+    sample = metrics.registry.get_sample_value
+    assert sample("naia_fetch_units_total", {"outcome": "done"}) == 1
+    assert sample("naia_fetch_units_total", {"outcome": "skipped"}) == 1
+    assert sample("naia_fetch_values_read_total") == 180
+    assert sample("naia_fetch_budget_share") == 1.0

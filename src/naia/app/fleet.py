@@ -10,6 +10,9 @@ from collections.abc import Callable
 from datetime import datetime
 from types import FrameType
 
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector
+
+from naia.app.metrics import CHUNK_BUCKETS, serve_metrics
 from naia.app.settings import NaiaSettings
 from naia.app.stored import CachedCounter, StoredCounter
 from naia.domain.errors import TerminalError
@@ -20,6 +23,39 @@ from naia.fetcher import Fetcher, FetcherConfig
 from naia.orchestrator import RetryPolicy
 
 log = logging.getLogger("naia.fetcher")
+
+
+class FetcherMetrics:
+    """Metrics of `naia fetch` (a FetcherObserver), served with ``--metrics-port``."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.units = Counter(
+            "naia_fetch_units", "Units settled by this fetcher, by outcome (given_back: not "
+            "settled, read again)", ["outcome"], registry=r,
+        )  # fmt: skip
+        self.values = Counter("naia_fetch_values_read", "Values read from PI", registry=r)
+        self.retries = Counter("naia_fetch_retries", "Unit attempts retried", registry=r)
+        self.seconds = Histogram("naia_fetch_unit_seconds", "Time to publish a unit",
+                                 buckets=CHUNK_BUCKETS, registry=r)  # fmt: skip
+        self.share = Gauge("naia_fetch_budget_share", "This fetcher's share of the fleet's "
+                           "values/s budget (its unit partitions / all)", registry=r)  # fmt: skip
+        ProcessCollector(namespace="naia", registry=r)
+
+    def on_unit(self, kind: str, values: int, seconds: float) -> None:
+        self.units.labels(kind).inc()
+        if kind == "done":
+            self.seconds.observe(seconds)
+
+    def on_values_read(self, n: int) -> None:
+        self.values.inc(n)
+
+    def on_retry(self) -> None:
+        self.retries.inc()
+
+    def on_share(self, share: float) -> None:
+        self.share.set(share)
 
 
 class NoChunkWriter:
@@ -50,7 +86,9 @@ def build_fleet_parts(
     return NoChunkWriter(), state, board, closers, CachedCounter(counter)
 
 
-def run_fetcher(settings: NaiaSettings, stop: threading.Event | None = None) -> Fetcher:
+def run_fetcher(
+    settings: NaiaSettings, stop: threading.Event | None = None, metrics_port: int | None = None
+) -> Fetcher:
     """Run `naia fetch` until SIGTERM/SIGINT (or ``stop``); the unit in hand is given back."""
     from naia.app.wiring import SourceCatalog
     from naia.stores.kafka.units import (
@@ -70,7 +108,12 @@ def run_fetcher(settings: NaiaSettings, stop: threading.Event | None = None) -> 
         fleet_rate_values_per_s=o.rate_limit_values_per_s,
         poll_timeout_s=settings.fetcher.poll_timeout_s,
     )
-    fetcher = Fetcher(feed, requests, SourceCatalog(settings), config)
+    metrics = FetcherMetrics()
+    fetcher = Fetcher(feed, requests, SourceCatalog(settings), config, observer=metrics)
+    closers: list[Callable[[], None]] = []
+    if metrics_port is not None:
+        server, _ = serve_metrics(metrics.registry, metrics_port, settings.api.host)
+        closers += [server.shutdown, server.server_close]
     stop = stop or _on_signals()
     log.info("fetcher %s: units from %s (group %s) → %s", fetcher_id,
              settings.kafka.units_topic, settings.kafka.fetch_group,
@@ -80,6 +123,8 @@ def run_fetcher(settings: NaiaSettings, stop: threading.Event | None = None) -> 
     finally:
         feed.close()
         requests.close()
+        for close in closers:
+            close()
     return fetcher
 
 

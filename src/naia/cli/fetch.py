@@ -23,6 +23,9 @@ def fetch(
             "--id", help="stable fetcher id (fetcher.instance_id): a restart fences the old one"
         ),
     ] = None,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="serve Prometheus metrics on this port")
+    ] = None,
 ) -> None:
     """Run a fetcher: read work units from Kafka, read PI, publish exactly once."""
     from naia.app.fleet import run_fetcher
@@ -37,7 +40,7 @@ def fetch(
         raise typer.Exit(2) from None
     configure_logging(settings.log_level, settings.log_json)
     try:
-        run_fetcher(settings)
+        run_fetcher(settings, metrics_port=metrics_port)
     except NaiaError as exc:
         err.print(f"error: {exc}", soft_wrap=True, markup=False)
         raise typer.Exit(1) from None

@@ -15,11 +15,21 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import pyarrow as pa
 
 from naia.domain.errors import NaiaError, RequestCancelledError, TransientError
-from naia.domain.fleet import FAILED, SKIPPED, RequestDirectory, UnitFeed, UnitLostError, UnitOrder
+from naia.domain.fleet import (
+    DONE,
+    FAILED,
+    SKIPPED,
+    FetcherFencedError,
+    RequestDirectory,
+    UnitFeed,
+    UnitLostError,
+    UnitOrder,
+)
 from naia.domain.model import ChunkWritten, ConnectorType
 from naia.domain.ports import Source, SourceProvider
 from naia.kernel.backoff import call_with_retry
@@ -28,6 +38,37 @@ from naia.kernel.pump import prefetch
 from naia.orchestrator.retry import RetryPolicy, retry_after
 
 log = logging.getLogger("naia.fetcher")
+
+
+class FetcherObserver(Protocol):
+    """What a fetcher reports, for metrics; called on its thread, must be quick."""
+
+    def on_unit(self, kind: str, values: int, seconds: float) -> None:
+        """A unit settled: done, failed, skipped, or given back (not settled)."""
+
+    def on_values_read(self, n: int) -> None: ...
+
+    def on_retry(self) -> None: ...
+
+    def on_share(self, share: float) -> None:
+        """This fetcher's share of the fleet budget, seen at the start of each unit."""
+
+
+class NullFetcherObserver:
+    def on_unit(self, kind: str, values: int, seconds: float) -> None:
+        pass
+
+    def on_values_read(self, n: int) -> None:
+        pass
+
+    def on_retry(self) -> None:
+        pass
+
+    def on_share(self, share: float) -> None:
+        pass
+
+
+GIVEN_BACK = "given_back"
 
 
 class FetcherStoppingError(NaiaError):
@@ -52,14 +93,16 @@ class Fetcher:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
-        on_values: Callable[[int], None] = lambda n: None,
+        observer: FetcherObserver | None = None,
     ) -> None:
         self._feed = feed
         self._requests = requests
         self._sources = sources
         self._config = config or FetcherConfig()
         self._sleep = sleep
-        self._on_values = on_values
+        self._observer: FetcherObserver = observer or NullFetcherObserver()
+        self._clock = clock
+        self._unreadable = False
         self._limiter = TokenBucket(0.0, clock, sleep)
         self._open: dict[ConnectorType, Source] = {}
         self._stop = threading.Event()
@@ -82,9 +125,14 @@ class Fetcher:
         try:
             order = self._feed.next(self._config.poll_timeout_s)
         except TransientError as exc:
-            log.warning("units not readable (%s); retrying", exc)
+            if not self._unreadable:  # once per episode
+                log.warning("units not readable (%s); retrying every second", exc)
+                self._unreadable = True
             self._sleep(1.0)
             return False
+        if self._unreadable:
+            log.info("units readable again")
+            self._unreadable = False
         if order is None:
             return False
         self._handle(order)
@@ -96,6 +144,7 @@ class Fetcher:
         if self._requests.cancelled(unit.request_id, fresh=True):
             self._settle(order, SKIPPED, "cancelled")
             return
+        started = self._clock()
         try:
             written = call_with_retry(
                 lambda: self._attempt(order),
@@ -103,19 +152,15 @@ class Fetcher:
                 backoff=self._config.retry.backoff,
                 retry_on=TransientError,
                 sleep=self._sleep,
-                on_retry=lambda n, err, wait: log.warning(
-                    "unit %d of %s: attempt %d failed (%s); retrying in %.1fs",
-                    unit.index,
-                    unit.request_id,
-                    n,
-                    err,
-                    wait,
-                ),
+                on_retry=lambda n, err, wait: self._on_retry(order, n, err, wait),
                 floor=retry_after,
             )
+        except FetcherFencedError:
+            raise  # another fetcher runs under this id: stop
         except (UnitLostError, FetcherStoppingError) as exc:
             log.info("unit %d of %s given back: %s", unit.index, unit.request_id, exc)
             self._feed_abandon(order)
+            self._observer.on_unit(GIVEN_BACK, 0, self._clock() - started)
         except RequestCancelledError:
             self._settle(order, SKIPPED, "cancelled")
         except Exception as exc:
@@ -124,6 +169,7 @@ class Fetcher:
             self._settle(order, FAILED, f"{type(exc).__name__}: {exc}")
         else:
             self.units_done += 1
+            self._observer.on_unit(DONE, written.values, self._clock() - started)
             log.info(
                 "unit %d of %s done by %s: %d values in %d batches",
                 unit.index, unit.request_id, self._feed.fetcher_id, written.values,
@@ -143,6 +189,12 @@ class Fetcher:
             self._feed_abandon(order)
             return
         log.info("unit %d of %s %s: %s", unit.index, unit.request_id, kind, error)
+        self._observer.on_unit(kind, 0, 0.0)
+
+    def _on_retry(self, order: UnitOrder, attempt: int, error: BaseException, wait: float) -> None:
+        self._observer.on_retry()
+        log.warning("unit %d of %s: attempt %d failed (%s); retrying in %.1fs",
+                    order.unit.index, order.unit.request_id, attempt, error, wait)  # fmt: skip
 
     def _source(self, connector: ConnectorType) -> Source:
         source = self._open.get(connector)
@@ -152,7 +204,9 @@ class Fetcher:
 
     def _attempt(self, order: UnitOrder) -> ChunkWritten:
         unit = order.unit
-        self._limiter.rate = self._config.fleet_rate_values_per_s * self._feed.share()
+        share = self._feed.share()
+        self._observer.on_share(share)
+        self._limiter.rate = self._config.fleet_rate_values_per_s * share
         source = self._source(order.connector_type)
         batches = prefetch(iter(source.read(unit.points, unit.start, unit.end)),
                            self._config.prefetch)  # fmt: skip
@@ -169,5 +223,5 @@ class Fetcher:
             if self._requests.cancelled(request_id):
                 raise RequestCancelledError("cancelled")
             self._limiter.acquire(batch.num_rows)
-            self._on_values(batch.num_rows)
+            self._observer.on_values_read(batch.num_rows)
             yield batch

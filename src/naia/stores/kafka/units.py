@@ -28,6 +28,7 @@ from naia.domain.errors import DecodeError, TransientError
 from naia.domain.fleet import (
     DONE,
     Dispatch,
+    FetcherFencedError,
     Outcome,
     UnitLostError,
     UnitOrder,
@@ -75,7 +76,12 @@ def _now() -> datetime:
 
 def _lost(exc: KafkaException) -> bool:
     error = exc.args[0] if exc.args else None
-    return isinstance(error, KafkaError) and (error.code() in _LOST or error.fatal())
+    return isinstance(error, KafkaError) and error.code() in _LOST
+
+
+def _fatal(exc: KafkaException) -> bool:
+    error = exc.args[0] if exc.args else None
+    return isinstance(error, KafkaError) and error.fatal()
 
 
 class _UnitWriter(KafkaChunkWriter):
@@ -243,6 +249,11 @@ class KafkaUnitFeed:
         try:
             result = fn()
         except KafkaException as exc:
+            if _fatal(exc):
+                self._release(order)
+                raise FetcherFencedError(
+                    f"fetcher {self._id} fenced (another fetcher runs under its id?): {exc}"
+                ) from exc
             if _lost(exc):
                 self._release(order)
                 raise UnitLostError(f"lease lost: {exc}") from exc
