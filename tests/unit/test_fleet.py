@@ -252,3 +252,17 @@ def test_fetcher_metrics_count_units_by_outcome_values_and_share() -> None:
     assert sample("naia_fetch_units_total", {"outcome": "skipped"}) == 1
     assert sample("naia_fetch_values_read_total") == 180
     assert sample("naia_fetch_budget_share") == 1.0
+
+
+def test_queued_requests_are_all_dispatched_and_followed_at_once() -> None:
+    f = Fleet()
+    try:
+        first = f.orch.submit(spec()).request_id
+        second = f.orch.submit(spec()).request_id
+        wait_for(lambda: len(f.fleet.queue) == 48, 10, "both requests dispatched")
+        assert f.orch.get(first).status is f.orch.get(second).status is RequestStatus.RUNNING
+        f.until(second, RequestStatus.COMPLETED)
+        f.until(first, RequestStatus.COMPLETED)
+        assert f.orch.get(first).points_processed == f.orch.get(second).points_processed == 4320
+    finally:
+        f.close()

@@ -2,14 +2,17 @@
 
 Instead of reading a request's units itself, the orchestrator dispatches them through the
 FleetBoard (once per request, whichever API asks: the board fences every other dispatcher of the
-request first) and follows their checkpoints and outcomes until every unit is done, failed or
-skipped; then it concludes the request as the in-process orchestrator does.
+request first) and follows their checkpoints and outcomes, on a thread per request, until every
+unit is done, failed or skipped; then it concludes the request as the in-process orchestrator
+does. The queue moves on as soon as a request is dispatched: the fleet works on every running
+request at once.
 """
 
 from __future__ import annotations
 
 import logging
 import random
+import threading
 from typing import Any
 
 from naia.domain.errors import TerminalError, TransientError
@@ -35,6 +38,15 @@ class FleetOrchestrator(Orchestrator):
     ) -> None:
         super().__init__(sources, writer, state, config, **kwargs)
         self._board = board
+        self._followers: dict[str, threading.Thread] = {}
+
+    def run_pending(self) -> None:
+        """Dispatch every queued request, then wait until each is concluded (or stopping)."""
+        super().run_pending()
+        with self._lock:
+            followers = list(self._followers.values())
+        for follower in followers:
+            follower.join()
 
     def _run_request(self, request_id: str) -> None:
         entry = self._entry(request_id)
@@ -47,6 +59,26 @@ class FleetOrchestrator(Orchestrator):
             log.info("%s is owned by %s: it follows it, not this API", request_id, owner)
             return
         self._mark_running(entry)
+        follower = threading.Thread(target=self._follow, args=(entry,), daemon=True,
+                                    name=f"naia-follow-{request_id[:8]}")  # fmt: skip
+        with self._lock:
+            self._followers[request_id] = follower
+        follower.start()  # the queue goes on: the next request is dispatched at once
+
+    def _follow(self, entry: Entry) -> None:
+        """Take in the fleet's checkpoints and outcomes until no unit is outstanding."""
+        request_id = entry.record.request_id
+        try:
+            self._follow_until_settled(entry)
+        except Exception:  # a bug must not go unseen
+            log.exception("following %s crashed", request_id)
+        finally:
+            with self._lock:
+                if self._followers.get(request_id) is threading.current_thread():
+                    del self._followers[request_id]
+
+    def _follow_until_settled(self, entry: Entry) -> None:
+        request_id = entry.record.request_id
         while True:
             dispatch, done, outcomes = self._board.progress(request_id)
             self._absorb(entry, dispatch, done, outcomes)
