@@ -71,6 +71,11 @@ def test_a_request_spread_over_three_fetchers(tmp_path: Path) -> None:
             wait_for(lambda: request(url, request_id)["status"] == "Completed", 180, "Completed")
             took = time.monotonic() - began
             assert_exact(s, url, request_id)
+            fleet = httpx.get(f"{url}/api/backfill/request/{request_id}/fleet", timeout=30)
+            shares = {f["fetcher"]: f for f in fleet.json()["data"]["fetchers"]}
+            assert sorted(shares) == ["a", "b", "c"], shares
+            assert sum(f["units"] for f in shares.values()) == UNITS
+            assert sum(f["values"] for f in shares.values()) == EXPECTED
         # the fleet's budget (3,000 values/s) held: each fetcher paced a third of it
         assert took >= EXPECTED / 3000 - 1.5, f"{EXPECTED} values in {took:.1f} s"
         by = s.done_by()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pyarrow as pa
 
@@ -266,3 +267,35 @@ def test_queued_requests_are_all_dispatched_and_followed_at_once() -> None:
         assert f.orch.get(first).points_processed == f.orch.get(second).points_processed == 4320
     finally:
         f.close()
+
+
+def test_the_fleet_view_shows_which_fetcher_published_what(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from naia.api.app import create_app
+    from naia.app.settings import load_settings
+    from naia.app.wiring import Runtime, SourceCatalog, build_runtime
+
+    settings = load_settings(store={"path": tmp_path / "api.duckdb"})
+    f = Fleet()
+    try:
+        request_id = f.orch.submit(spec()).request_id
+        f.until(request_id, RequestStatus.COMPLETED)
+        runtime = Runtime(settings, f.orch, SourceCatalog(settings))  # type: ignore[arg-type]
+        with TestClient(create_app(runtime, start_worker=False)) as client:
+            body = client.get(f"/api/backfill/request/{request_id}/fleet").json()["data"]
+            assert body["owner"] == "api-1" and body["run"] == 1
+            assert body["dispatchedUnits"] == 24 and body["outstandingUnits"] == 0
+            assert [x["fetcher"] for x in body["fetchers"]] == ["f0", "f1"]
+            assert sum(x["units"] for x in body["fetchers"]) == 24
+            assert sum(x["values"] for x in body["fetchers"]) == 4320
+            assert client.get("/api/backfill/request/nope/fleet").status_code == 404
+    finally:
+        f.close()
+    embedded = build_runtime(settings)  # in-process fetching: no fleet to show
+    try:
+        with TestClient(create_app(embedded, start_worker=False)) as client:
+            response = client.get(f"/api/backfill/request/{request_id}/fleet")
+            assert response.status_code == 404 and "no fleet" in response.json()["error"]
+    finally:
+        embedded.close()

@@ -13,10 +13,11 @@ from __future__ import annotations
 import logging
 import random
 import threading
+from dataclasses import dataclass
 from typing import Any
 
 from naia.domain.errors import TerminalError, TransientError
-from naia.domain.fleet import FAILED, Dispatch, FleetBoard, Outcome, outstanding
+from naia.domain.fleet import DONE, FAILED, SKIPPED, Dispatch, FleetBoard, Outcome, outstanding
 from naia.domain.model import ChunkCheckpoint
 from naia.domain.ports import ChunkWriter, SourceProvider, StateStore
 from naia.kernel.backoff import Backoff
@@ -24,6 +25,28 @@ from naia.orchestrator.entry import Entry
 from naia.orchestrator.orchestrator import Orchestrator, OrchestratorConfig
 
 log = logging.getLogger("naia.orchestrator")
+
+
+@dataclass(frozen=True, slots=True)
+class FetcherShare:
+    """What one fetcher did for a request: units published, values, time spent publishing."""
+
+    fetcher: str
+    units: int
+    values: int
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class FleetView:
+    """A request as the fleet sees it: who owns it, what is out, which fetcher did what."""
+
+    owner: str | None
+    run: int
+    dispatched: int
+    outstanding: int
+    skipped: int
+    fetchers: tuple[FetcherShare, ...]
 
 
 class FleetOrchestrator(Orchestrator):
@@ -47,6 +70,27 @@ class FleetOrchestrator(Orchestrator):
             followers = list(self._followers.values())
         for follower in followers:
             follower.join()
+
+    def fleet_view(self, request_id: str) -> FleetView:
+        """The request's dispatch and its units by fetcher (NotFoundError if unknown here)."""
+        self._entry(request_id)
+        dispatch, done, outcomes = self._board.progress(request_id)
+        by: dict[str, list[Outcome]] = {}
+        for outcome in outcomes.values():
+            if outcome.kind == DONE:
+                by.setdefault(outcome.fetcher, []).append(outcome)
+        shares = tuple(
+            FetcherShare(name, len(os), sum(o.values for o in os), sum(o.seconds for o in os))
+            for name, os in sorted(by.items())
+        )
+        return FleetView(
+            owner=dispatch.owner if dispatch else None,
+            run=dispatch.last_run if dispatch else 0,
+            dispatched=len(dispatch.runs) if dispatch else 0,
+            outstanding=len(outstanding(dispatch, done, outcomes)),
+            skipped=sum(1 for o in outcomes.values() if o.kind == SKIPPED),
+            fetchers=shares,
+        )
 
     def _run_request(self, request_id: str) -> None:
         entry = self._entry(request_id)
