@@ -39,13 +39,6 @@ class StoreSettings(_Section):
 
 
 class OrchestratorSettings(_Section):
-    max_points: int = Field(default=10_000, gt=0)
-    max_chunks: int = Field(default=100_000, gt=0)
-    points_per_unit: int = Field(default=1_000, gt=0)
-    retry_attempts: int = Field(default=5, ge=1)
-    retry_base_delay_s: float = Field(default=0.5, ge=0)
-    retry_max_delay_s: float = Field(default=30.0, ge=0)
-    rate_limit_values_per_s: float = Field(default=0.0, ge=0)
     fetchers: Literal["inprocess", "fleet"] = Field(
         default="inprocess",
         description="fleet (distributed mode): `naia fetch` processes read PI, the API dispatches",
@@ -55,6 +48,13 @@ class OrchestratorSettings(_Section):
         description="fleet: this API's id, owner of the requests it dispatches (unique per live "
         "API; an API restarted under the same id takes its requests back); default: host name",
     )
+    max_points: int = Field(default=10_000, gt=0)
+    max_chunks: int = Field(default=100_000, gt=0)
+    points_per_unit: int = Field(default=1_000, gt=0)
+    retry_attempts: int = Field(default=5, ge=1)
+    retry_base_delay_s: float = Field(default=0.5, ge=0)
+    retry_max_delay_s: float = Field(default=30.0, ge=0)
+    rate_limit_values_per_s: float = Field(default=0.0, ge=0)
 
 
 class ApiSettings(_Section):

@@ -124,6 +124,24 @@ def build_runtime(settings: NaiaSettings) -> Runtime:
     return Runtime(settings, orchestrator, sources, closers, counter, metrics)
 
 
+def _fleet_runtime(
+    settings: NaiaSettings, sources: SourceCatalog, metrics: BackfillMetrics
+) -> Runtime:
+    """Distributed mode whose units are read by `naia fetch` processes (docs/operations.md)."""
+    from naia.app.fleet import build_fleet_parts
+
+    if settings.mode != "distributed":
+        raise ConnectorUnavailableError(
+            "orchestrator.fetchers = fleet needs mode = distributed (Kafka carries the units)"
+        )
+    writer, state, board, closers, counter = build_fleet_parts(settings)
+    orchestrator = FleetOrchestrator(
+        sources, writer, state, board, orchestrator_config(settings), observer=metrics
+    )
+    metrics.watch(orchestrator.requests, counter)
+    return Runtime(settings, orchestrator, sources, closers, counter, metrics)
+
+
 _Parts = tuple[ChunkWriter, StateStore, list[Callable[[], None]], StoredCounter | None]
 
 
@@ -149,21 +167,3 @@ def _distributed(settings: NaiaSettings) -> _Parts:
         return stored_count(settings.questdb, points, start, end)
 
     return writer, state, [writer.close, state.close], CachedCounter(counter)
-
-
-def _fleet_runtime(
-    settings: NaiaSettings, sources: SourceCatalog, metrics: BackfillMetrics
-) -> Runtime:
-    """Distributed mode whose units are read by `naia fetch` processes (docs/operations.md)."""
-    from naia.app.fleet import build_fleet_parts
-
-    if settings.mode != "distributed":
-        raise ConnectorUnavailableError(
-            "orchestrator.fetchers = fleet needs mode = distributed (Kafka carries the units)"
-        )
-    writer, state, board, closers, counter = build_fleet_parts(settings)
-    orchestrator = FleetOrchestrator(
-        sources, writer, state, board, orchestrator_config(settings), observer=metrics
-    )
-    metrics.watch(orchestrator.requests, counter)
-    return Runtime(settings, orchestrator, sources, closers, counter, metrics)
