@@ -78,6 +78,24 @@ class SourceCatalog:
         return SimulatorSource(self._settings.simulator)
 
 
+def _fleet_runtime(
+    settings: NaiaSettings, sources: SourceCatalog, metrics: BackfillMetrics
+) -> Runtime:
+    """Distributed mode whose units are read by `naia fetch` processes (docs/operations.md)."""
+    from naia.app.fleet import build_fleet_parts
+
+    if settings.mode != "distributed":
+        raise ConnectorUnavailableError(
+            "orchestrator.fetchers = fleet needs mode = distributed (Kafka carries the units)"
+        )
+    writer, state, board, closers, counter = build_fleet_parts(settings)
+    orchestrator = FleetOrchestrator(
+        sources, writer, state, board, orchestrator_config(settings), observer=metrics
+    )
+    metrics.watch(orchestrator.requests, counter)
+    return Runtime(settings, orchestrator, sources, closers, counter, metrics)
+
+
 def orchestrator_config(settings: NaiaSettings) -> OrchestratorConfig:
     o = settings.orchestrator
     return OrchestratorConfig(
@@ -119,24 +137,6 @@ def build_runtime(settings: NaiaSettings) -> Runtime:
         writer, state, closers, counter = _embedded(settings)
     orchestrator = Orchestrator(
         sources, writer, state, orchestrator_config(settings), observer=metrics
-    )
-    metrics.watch(orchestrator.requests, counter)
-    return Runtime(settings, orchestrator, sources, closers, counter, metrics)
-
-
-def _fleet_runtime(
-    settings: NaiaSettings, sources: SourceCatalog, metrics: BackfillMetrics
-) -> Runtime:
-    """Distributed mode whose units are read by `naia fetch` processes (docs/operations.md)."""
-    from naia.app.fleet import build_fleet_parts
-
-    if settings.mode != "distributed":
-        raise ConnectorUnavailableError(
-            "orchestrator.fetchers = fleet needs mode = distributed (Kafka carries the units)"
-        )
-    writer, state, board, closers, counter = build_fleet_parts(settings)
-    orchestrator = FleetOrchestrator(
-        sources, writer, state, board, orchestrator_config(settings), observer=metrics
     )
     metrics.watch(orchestrator.requests, counter)
     return Runtime(settings, orchestrator, sources, closers, counter, metrics)
