@@ -12,7 +12,6 @@ from fastapi.responses import JSONResponse, Response
 
 import naia
 from naia.api.dashboard import dashboard_router
-from naia.api.fleet import fleet_router
 from naia.api.schemas import (
     StartRequest,
     chunk_map_view,
@@ -91,10 +90,12 @@ def create_app(runtime: Runtime, *, start_worker: bool = True) -> FastAPI:
         description="Backfill PI historian data into a time-series store, resumable, exactly once.",
         lifespan=lifespan,
     )
+    from naia.api.fleet import fleet_router
+
+    app.include_router(fleet_router(runtime))
     install_error_handlers(app)
     _routes(app, runtime)
     app.include_router(dashboard_router(runtime))
-    app.include_router(fleet_router(runtime))
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:
