@@ -255,13 +255,14 @@ def status(
 
 def _mount_subcommands() -> None:
     """Sub-commands whose modules live beside this one."""
-    from naia.cli.emulator import app as emulator_app
     from naia.cli.fetch import fetch
+
+    app.command("fetch")(fetch)
+    from naia.cli.emulator import app as emulator_app
     from naia.cli.services import app as services_app
 
     app.add_typer(services_app, name="services", help="Start/stop Kafka, QuestDB and Redis")
     app.add_typer(emulator_app, name="emulator", help="Serve the Simulator as a PI Web API")
-    app.command("fetch")(fetch)
 
 
 _mount_subcommands()
