@@ -13,8 +13,15 @@ from collections.abc import Iterable, Sequence
 
 import pyarrow as pa
 
-from naia.domain.errors import TransientError
-from naia.domain.fleet import DONE, Dispatch, Outcome, UnitLostError, UnitOrder, outstanding
+from naia.domain.fleet import (
+    DONE,
+    Dispatch,
+    FleetUnavailableError,
+    Outcome,
+    UnitLostError,
+    UnitOrder,
+    outstanding,
+)
 from naia.domain.model import ChunkCheckpoint, ChunkWritten, ConnectorType, WorkUnit
 from tests.doubles.memory_store import MemoryStore
 
@@ -136,7 +143,7 @@ class MemoryFeed:
             raise UnitLostError("partition revoked")
         if self.commit_failures > 0:
             self.commit_failures -= 1
-            raise TransientError("transaction failed")
+            raise FleetUnavailableError("transaction failed")
 
     def settle(self, order: UnitOrder, kind: str, error: str | None = None) -> None:
         if self.lease is not order:

@@ -299,3 +299,19 @@ def test_the_fleet_view_shows_which_fetcher_published_what(tmp_path: Path) -> No
             assert response.status_code == 404 and "no fleet" in response.json()["error"]
     finally:
         embedded.close()
+
+
+def test_kafka_failing_past_the_retries_gives_the_unit_back_instead_of_failing_it() -> None:
+    store = MemoryStore()
+    fleet = MemoryFleet(store)
+    feed = fleet.feed("f0")
+    feed.commit_failures = 3  # every attempt of the first read (RETRY: 3 attempts)
+    config = FetcherConfig(retry=RETRY, poll_timeout_s=0.01)
+    fetcher = Fetcher(feed, MemoryDirectory(), Provider(), config, sleep=lambda _: None)
+    unit = WorkUnit("r", 0, SEED_POINTS, DAY_START, DAY_START + HOUR)
+    fleet.board().dispatch("r", ConnectorType.SIMULATOR, [unit], set())
+    assert fetcher.step()
+    assert fleet.outcomes == {} and len(fleet.queue) == 1  # not failed: back in the queue
+    assert fetcher.step()
+    assert fleet.published == [("r", 0, "f0")]
+    assert fleet.outcomes["r"][0].kind == DONE

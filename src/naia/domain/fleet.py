@@ -13,7 +13,7 @@ from typing import Protocol
 
 import pyarrow as pa
 
-from naia.domain.errors import NaiaError, TerminalError
+from naia.domain.errors import NaiaError, TerminalError, TransientError
 from naia.domain.model import ChunkCheckpoint, ChunkWritten, ConnectorType, WorkUnit
 
 
@@ -21,6 +21,10 @@ class UnitLostError(NaiaError):
     """The fetcher no longer holds the unit's lease (rebalance, fenced): another fetcher has it.
 
     Neither transient (retrying here would publish twice) nor a failure of the unit."""
+
+
+class FleetUnavailableError(TransientError):
+    """The units' transport (Kafka) failed, not the source: the unit is given back, not failed."""
 
 
 class FetcherFencedError(TerminalError):

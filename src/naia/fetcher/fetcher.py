@@ -25,6 +25,7 @@ from naia.domain.fleet import (
     FAILED,
     SKIPPED,
     FetcherFencedError,
+    FleetUnavailableError,
     RequestDirectory,
     UnitFeed,
     UnitLostError,
@@ -157,6 +158,11 @@ class Fetcher:
             )
         except FetcherFencedError:
             raise  # another fetcher runs under this id: stop
+        except FleetUnavailableError as exc:  # Kafka, not the source: not the unit's fault
+            log.warning("unit %d of %s given back: %s", unit.index, unit.request_id, exc)
+            self._feed_abandon(order)
+            self._observer.on_unit(GIVEN_BACK, 0, self._clock() - started)
+            self._sleep(self._config.retry.max_delay_s)
         except (UnitLostError, FetcherStoppingError) as exc:
             log.info("unit %d of %s given back: %s", unit.index, unit.request_id, exc)
             self._feed_abandon(order)

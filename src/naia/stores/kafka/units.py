@@ -29,6 +29,7 @@ from naia.domain.fleet import (
     DONE,
     Dispatch,
     FetcherFencedError,
+    FleetUnavailableError,
     Outcome,
     UnitLostError,
     UnitOrder,
@@ -257,7 +258,7 @@ class KafkaUnitFeed:
             if _lost(exc):
                 self._release(order)
                 raise UnitLostError(f"lease lost: {exc}") from exc
-            raise TransientError(f"Kafka transaction failed: {exc}") from exc
+            raise FleetUnavailableError(f"Kafka transaction failed: {exc}") from exc
         except UnitLostError:
             self._release(order)
             raise
