@@ -243,3 +243,18 @@ def test_a_second_fetcher_under_the_same_id_fences_the_first(tmp_path: Path) -> 
         s.stop_all()
         worker.terminate()
         worker.wait(30)
+
+
+def test_a_fetcher_started_without_kafka_waits_for_it_and_stops_on_sigterm(
+    tmp_path: Path,
+) -> None:
+    log = tmp_path / "fetch-alone.log"
+    env = {"NAIA_KAFKA__BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port()}"}  # nothing listens
+    proc = naia("fetch", "--id", "alone", env=env, log=log)
+    try:
+        wait_for(lambda: "Kafka unavailable" in log.read_text(), 90, "the warning")
+        assert proc.poll() is None  # waiting, not exited
+    finally:
+        stop(proc)
+    assert proc.returncode == 0
+    assert log.read_text().count("Kafka unavailable") == 1  # once per episode

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 import signal
 import socket
 import threading
@@ -15,11 +16,12 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Proc
 from naia.app.metrics import CHUNK_BUCKETS, serve_metrics
 from naia.app.settings import NaiaSettings
 from naia.app.stored import CachedCounter, StoredCounter
-from naia.domain.errors import TerminalError
-from naia.domain.fleet import FleetBoard
+from naia.domain.errors import TerminalError, TransientError
+from naia.domain.fleet import FleetBoard, RequestDirectory, UnitFeed
 from naia.domain.model import ChunkWritten, WorkUnit
 from naia.domain.ports import ChunkWriter, StateStore
 from naia.fetcher import Fetcher, FetcherConfig
+from naia.kernel.backoff import Backoff
 from naia.orchestrator import RetryPolicy
 
 log = logging.getLogger("naia.fetcher")
@@ -88,20 +90,18 @@ def build_fleet_parts(
 
 def run_fetcher(
     settings: NaiaSettings, stop: threading.Event | None = None, metrics_port: int | None = None
-) -> Fetcher:
-    """Run `naia fetch` until SIGTERM/SIGINT (or ``stop``); the unit in hand is given back."""
+) -> Fetcher | None:
+    """Run `naia fetch` until SIGTERM/SIGINT (or ``stop``); the unit in hand is given back.
+    Kafka away at the start: wait for it (backoff, one warning), as while running."""
     from naia.app.wiring import SourceCatalog
-    from naia.stores.kafka.units import (
-        KafkaRequestDirectory,
-        KafkaUnitFeed,
-        default_instance_id,
-    )
-    from naia.transports.kafka.topics import ensure_topics
+    from naia.stores.kafka.units import default_instance_id
 
-    ensure_topics(settings.kafka)
+    stop = stop or _on_signals()
     fetcher_id = settings.fetcher.instance_id or default_instance_id()
-    feed = KafkaUnitFeed(settings.kafka, fetcher_id)
-    requests = KafkaRequestDirectory(settings.kafka)
+    parts = _connect(settings, fetcher_id, stop)
+    if parts is None:
+        return None
+    feed, requests = parts
     o = settings.orchestrator
     config = FetcherConfig(
         retry=RetryPolicy(o.retry_attempts, o.retry_base_delay_s, o.retry_max_delay_s),
@@ -114,7 +114,6 @@ def run_fetcher(
     if metrics_port is not None:
         server, _ = serve_metrics(metrics.registry, metrics_port, settings.api.host)
         closers += [server.shutdown, server.server_close]
-    stop = stop or _on_signals()
     log.info("fetcher %s: units from %s (group %s) → %s", fetcher_id,
              settings.kafka.units_topic, settings.kafka.fetch_group,
              settings.kafka.backfill_topic)  # fmt: skip
@@ -126,6 +125,27 @@ def run_fetcher(
         for close in closers:
             close()
     return fetcher
+
+
+def _connect(
+    settings: NaiaSettings, fetcher_id: str, stop: threading.Event
+) -> tuple[UnitFeed, RequestDirectory] | None:
+    """The fetcher's Kafka clients, retried with backoff until Kafka answers (None: stopped)."""
+    from naia.stores.kafka.units import KafkaRequestDirectory, KafkaUnitFeed
+    from naia.transports.kafka.topics import ensure_topics
+
+    backoff, rng, failures = Backoff(1.0, 30.0), random.Random(), 0
+    while not stop.is_set():
+        try:
+            ensure_topics(settings.kafka)
+            feed = KafkaUnitFeed(settings.kafka, fetcher_id)
+            return feed, KafkaRequestDirectory(settings.kafka)
+        except TransientError as exc:
+            failures += 1
+            if failures == 1:
+                log.warning("fetcher %s: Kafka unavailable (%s); waiting for it", fetcher_id, exc)
+            stop.wait(backoff.delay(failures, rng))
+    return None
 
 
 def _on_signals() -> threading.Event:

@@ -142,6 +142,19 @@ class KafkaUnitFeed:
         self._id = fetcher_id
         self._assigned = 0
         self._lease: tuple[UnitOrder, str, int, int] | None = None
+        producer = Producer(
+            {
+                "bootstrap.servers": settings.bootstrap_servers,
+                "transactional.id": f"{settings.fetch_group}-{fetcher_id}",
+                "enable.idempotence": True,
+                "transaction.timeout.ms": settings.transaction_timeout_ms,
+                "message.max.bytes": settings.max_message_bytes + 100_000,
+                "linger.ms": 5,
+                "compression.type": "none",
+            }
+        )
+        self._writer = _UnitWriter(settings, producer)  # init_transactions first: fences a
+        # previous self; the consumer joins the group only once the fetcher can publish
         self._consumer = Consumer(
             {
                 "bootstrap.servers": settings.bootstrap_servers,
@@ -161,18 +174,6 @@ class KafkaUnitFeed:
         self._consumer.subscribe(
             [settings.units_topic], on_assign=self._on_assign, on_revoke=self._on_revoke
         )
-        producer = Producer(
-            {
-                "bootstrap.servers": settings.bootstrap_servers,
-                "transactional.id": f"{settings.fetch_group}-{fetcher_id}",
-                "enable.idempotence": True,
-                "transaction.timeout.ms": settings.transaction_timeout_ms,
-                "message.max.bytes": settings.max_message_bytes + 100_000,
-                "linger.ms": 5,
-                "compression.type": "none",
-            }
-        )
-        self._writer = _UnitWriter(settings, producer)  # init_transactions: fences a previous self
 
     @property
     def fetcher_id(self) -> str:
