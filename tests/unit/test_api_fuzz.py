@@ -53,6 +53,7 @@ OPERATIONS = [
     ("POST", "/api/backfill/request/{requestId}/cancel"),
     ("POST", "/api/backfill/request/{requestId}/retry-failed"),
     ("GET", "/api/dashboard/throughput/{requestId}"),
+    ("GET", "/api/backfill/request/{requestId}/fleet"),
     ("GET", "/health"),
 ]
 

@@ -171,6 +171,9 @@ def create_app(
         description="Backfill PI historian data into a time-series store, resumable, exactly once.",
         lifespan=lifespan,
     )
+    from naia.api.fleet import fleet_router
+
+    app.include_router(fleet_router(runtime))
     install_error_handlers(app)
     _routes(app, runtime)
     app.include_router(dashboard_router(runtime))

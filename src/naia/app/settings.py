@@ -45,6 +45,15 @@ class StoreSettings(_Section):
 
 
 class OrchestratorSettings(_Section):
+    fetchers: Literal["inprocess", "fleet"] = Field(
+        default="inprocess",
+        description="fleet (distributed mode): `naia fetch` processes read PI, the API dispatches",
+    )
+    instance_id: str | None = Field(
+        default=None,
+        description="fleet: this API's id, owner of the requests it dispatches (unique per live "
+        "API; an API restarted under the same id takes its requests back); default: host name",
+    )
     max_points: int = Field(default=10_000, gt=0)
     max_chunks: int = Field(default=100_000, gt=0)
     points_per_unit: int = Field(default=1_000, gt=0)
@@ -61,6 +70,15 @@ class ApiSettings(_Section):
     max_body_bytes: int = Field(
         default=1 << 20, gt=0, description="a larger request body is a 413, refused unread"
     )
+
+
+class FetcherSettings(_Section):
+    instance_id: str | None = Field(
+        default=None,
+        description="stable id of this `naia fetch` (its transactional.id): a restart with the "
+        "same id fences the killed one at once; default: host name + random suffix",
+    )
+    poll_timeout_s: float = Field(default=0.5, gt=0)
 
 
 class IngestSettings(_Section):
@@ -80,6 +98,7 @@ class NaiaSettings(BaseSettings):
     orchestrator: OrchestratorSettings = OrchestratorSettings()
     api: ApiSettings = ApiSettings()
     ingest: IngestSettings = IngestSettings()
+    fetcher: FetcherSettings = FetcherSettings()
     simulator: SimulatorSettings = SimulatorSettings()
     piwebapi: PiWebApiSettings | None = None
     afsdk: AfSdkSettings = AfSdkSettings()

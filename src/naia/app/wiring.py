@@ -14,6 +14,7 @@ from naia.domain.errors import ConnectorUnavailableError
 from naia.domain.model import ConnectorType
 from naia.domain.ports import ChunkWriter, Source, StateStore
 from naia.orchestrator import Orchestrator, OrchestratorConfig, RetryPolicy
+from naia.orchestrator.fleet import FleetOrchestrator
 from naia.planner import Limits
 from naia.sources.afsdk import AfSdk, AfSdkSettings, AfSdkSource, load_sdk
 from naia.sources.simulator import SimulatorSource
@@ -77,6 +78,24 @@ class SourceCatalog:
         return SimulatorSource(self._settings.simulator)
 
 
+def _fleet_runtime(
+    settings: NaiaSettings, sources: SourceCatalog, metrics: BackfillMetrics
+) -> Runtime:
+    """Distributed mode whose units are read by `naia fetch` processes (docs/operations.md)."""
+    from naia.app.fleet import build_fleet_parts
+
+    if settings.mode != "distributed":
+        raise ConnectorUnavailableError(
+            "orchestrator.fetchers = fleet needs mode = distributed (Kafka carries the units)"
+        )
+    writer, state, board, closers, counter = build_fleet_parts(settings)
+    orchestrator = FleetOrchestrator(
+        sources, writer, state, board, orchestrator_config(settings), observer=metrics
+    )
+    metrics.watch(orchestrator.requests, counter)
+    return Runtime(settings, orchestrator, sources, closers, counter, metrics)
+
+
 def orchestrator_config(settings: NaiaSettings) -> OrchestratorConfig:
     o = settings.orchestrator
     return OrchestratorConfig(
@@ -110,6 +129,8 @@ class Runtime:
 def build_runtime(settings: NaiaSettings) -> Runtime:
     metrics = BackfillMetrics()  # its own registry: several runtimes can live in one process
     sources = SourceCatalog(settings, on_pi_request=metrics.pi_request_observer)
+    if settings.orchestrator.fetchers == "fleet":
+        return _fleet_runtime(settings, sources, metrics)
     if settings.mode == "distributed":
         writer, state, closers, counter = _distributed(settings)
     else:

@@ -288,6 +288,9 @@ def status(
 
 def _mount_subcommands() -> None:
     """Sub-commands whose modules live beside this one."""
+    from naia.cli.fetch import fetch
+
+    app.command("fetch")(fetch)
     from naia.cli.emulator import app as emulator_app
     from naia.cli.services import app as services_app
 

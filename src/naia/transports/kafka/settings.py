@@ -14,10 +14,14 @@ class KafkaSettings(BaseModel):
     dlq_topic: str = "naia.datapoints.dlq"
     requests_topic: str = "naia.backfill.requests"
     checkpoints_topic: str = "naia.backfill.checkpoints"
+    units_topic: str = "naia.backfill.units"
+    fleet_topic: str = "naia.backfill.fleet"
     backfill_partitions: int = Field(default=12, gt=0)
     datapoints_partitions: int = Field(default=6, gt=0)
+    units_partitions: int = Field(default=12, gt=0)
     transactional_id: str = "naia-orchestrator"
     consumer_group: str = "naia-ingest"
+    fetch_group: str = "naia-fetch"
     max_rows_per_message: int = Field(default=100_000, gt=0)
     max_message_bytes: int = Field(default=900_000, gt=10_000)
     transaction_timeout_ms: int = Field(default=300_000, gt=0)

@@ -22,6 +22,8 @@ def topic_specs(settings: KafkaSettings) -> list[NewTopic]:
         NewTopic(settings.dlq_topic, 1, 1, config={"max.message.bytes": "2000000"}),
         NewTopic(settings.requests_topic, 1, 1, config=_COMPACTED),
         NewTopic(settings.checkpoints_topic, 1, 1, config=_COMPACTED),
+        NewTopic(settings.units_topic, settings.units_partitions, 1),
+        NewTopic(settings.fleet_topic, 1, 1, config=_COMPACTED),
     ]
 
 
