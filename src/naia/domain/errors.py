@@ -3,6 +3,7 @@
     NaiaError
      ├── InvalidRequestError     bad input; names the field (HTTP 400, CLI exit 2)
      ├── NotFoundError           unknown request id (HTTP 404)
+     ├── ConflictError           the request's state forbids it now, e.g. still running (HTTP 409)
      ├── ConnectorUnavailableError  connector type not installed here (HTTP 400)
      ├── TransientError          marker: worth retrying (timeouts, 429/503, dropped connections)
      │    └── SourceTransientError
@@ -36,6 +37,10 @@ class InvalidRequestError(NaiaError):
 
 class NotFoundError(NaiaError):
     """A request id that does not exist."""
+
+
+class ConflictError(NaiaError):
+    """The request exists but its state forbids the operation now (still running, …)."""
 
 
 class ConnectorUnavailableError(NaiaError):

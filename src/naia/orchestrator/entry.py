@@ -24,13 +24,14 @@ class Entry:
     run_units: int = 0
     in_flight_values: int = 0
     retries: int = 0
+    verifying: bool = False
 
     @property
     def status(self) -> RequestStatus:
         return self.record.status
 
     def pending_units(self) -> list[int]:
-        skip = self.done.keys() | self.record.failed_units.keys()
+        skip = (self.done.keys() - self.record.repair_units) | self.record.failed_units.keys()
         return [i for i in range(self.plan.total_units) if i not in skip]
 
     def begin_run(self, clock: float) -> None:
@@ -66,6 +67,7 @@ class Entry:
             error=record.error,
             failed_chunk_errors=dict(record.failed_units),
             retries=self.retries,
+            verification=record.verification,
         )
 
     def _rate_and_eta(self, clock: float) -> tuple[float | None, float | None]:

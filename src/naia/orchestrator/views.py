@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from naia.domain.model import ChunkState, ConnectorType, RequestStatus
+from naia.domain.model import ChunkState, ConnectorType, RequestStatus, Verification
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +32,7 @@ class RequestView:
     error: str | None
     failed_chunk_errors: dict[int, str]
     retries: int
+    verification: Verification | None = None
 
     @property
     def point_count(self) -> int:

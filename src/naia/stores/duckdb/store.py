@@ -8,8 +8,8 @@ that window (inside the same transaction): re-running a range leaves exactly one
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 
@@ -17,7 +17,8 @@ import duckdb
 import pyarrow as pa
 
 from naia.domain.errors import TerminalError
-from naia.domain.model import ChunkCheckpoint, ChunkWritten, RequestRecord, WorkUnit
+from naia.domain.model import ChunkCheckpoint, ChunkWritten, RequestRecord, WindowGrid, WorkUnit
+from naia.domain.ports import StoredCounts
 from naia.domain.records import record_from_json, record_to_json
 from naia.domain.schema import BATCH_SCHEMA
 
@@ -25,6 +26,11 @@ _INSERT = "INSERT INTO point_data SELECT * FROM chunk_stream"
 _HAS_ROWS = (
     "SELECT 1 FROM point_data WHERE ts >= ? AND ts < ? "
     "AND source_address IN (SELECT unnest(?::VARCHAR[])) LIMIT 1"
+)
+_COUNTS = (
+    "SELECT source_address, (epoch_us(ts) - ?) // ? AS w, count(*), "
+    "count(*) - count(DISTINCT (epoch_us(ts), seq)) FROM point_data "
+    "WHERE ts >= ? AND ts < ? AND source_address IN (SELECT unnest(?::VARCHAR[])) GROUP BY 1, 2"
 )
 _DELETE = (
     "DELETE FROM point_data WHERE ts >= ? AND ts < ? "
@@ -139,6 +145,22 @@ class DuckDbStore:
             cur.close()
         return [ChunkCheckpoint(request_id, int(i), int(v), int(b), at) for i, v, b, at in rows]
 
+    # StoreCounter ----------------------------------------------------------------------------
+    def stored_counts(self, points: Sequence[str], grid: WindowGrid) -> StoredCounts:
+        """Rows and repeated (ts, source_address, seq) rows per (point, window): one query."""
+        step_us = grid.step // timedelta(microseconds=1)
+        start_us = _epoch_us(grid.start)
+        cur = self.cursor()
+        try:
+            rows = cur.execute(
+                _COUNTS, [start_us, step_us, grid.start, grid.end, list(points)]
+            ).fetchall()
+        finally:
+            cur.close()
+        counts = {(str(p), int(w)): int(n) for p, w, n, _ in rows}
+        dups = {(str(p), int(w)): int(d) for p, w, _, d in rows if d}
+        return StoredCounts(counts, dups)
+
     # Queries ---------------------------------------------------------------------------------
     def query(self, sql: str) -> tuple[list[str], list[tuple[object, ...]]]:
         cur = self.cursor()
@@ -148,6 +170,13 @@ class DuckDbStore:
             return names, result.fetchall()
         finally:
             cur.close()
+
+
+def _epoch_us(moment: datetime) -> int:
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class _Counted:
