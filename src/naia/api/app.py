@@ -19,6 +19,7 @@ from naia.api.schemas import (
     request_view,
     stats_view,
 )
+from naia.api.verify import install_verify, verification_view
 from naia.app.metrics import render
 from naia.app.wiring import Runtime
 from naia.domain.errors import (
@@ -93,6 +94,7 @@ def create_app(runtime: Runtime, *, start_worker: bool = True) -> FastAPI:
     install_error_handlers(app)
     _routes(app, runtime)
     app.include_router(dashboard_router(runtime))
+    install_verify(app, runtime)
 
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:
@@ -150,7 +152,8 @@ def _routes(app: FastAPI, runtime: Runtime) -> None:
     @app.get("/api/backfill/request/{requestId}", tags=["backfill"])
     def get_request(requestId: str) -> JSONResponse:  # noqa: N803
         view = orch.get(requestId)
-        return ok(with_stored(runtime, view, request_view(view, detail=True)))
+        body = with_stored(runtime, view, request_view(view, detail=True))
+        return ok({**body, "verification": verification_view(view.verification)})
 
     @app.get("/api/backfill/request/{requestId}/chunks", tags=["backfill"])
     def get_chunks(requestId: str) -> JSONResponse:  # noqa: N803
