@@ -16,13 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-
+from naia.domain.counting import count_rows
 from naia.domain.model import Mismatch, WindowGrid
 from naia.domain.ports import EventCounter, PointWindowCounts, Source, StoredCounts
-from naia.domain.timeparse import to_us
 
 
 def source_counts(source: Source, points: Sequence[str], grid: WindowGrid) -> PointWindowCounts:
@@ -35,28 +31,7 @@ def source_counts(source: Source, points: Sequence[str], grid: WindowGrid) -> Po
 def thin_read_counts(source: Source, points: Sequence[str], grid: WindowGrid) -> PointWindowCounts:
     """Read [grid.start, grid.end) once and count rows per (point, window): exact by definition
     (the very read the backfill does), holding one batch at a time."""
-    edges = np.array([to_us(a) for a, _ in grid.windows()] + [to_us(grid.end)], np.int64)
-    position = {p: i for i, p in enumerate(points)}
-    windows = grid.count
-    totals = np.zeros(len(points) * windows, dtype=np.int64)
-    for batch in source.read(points, grid.start, grid.end):
-        if batch.num_rows == 0:
-            continue
-        ts = batch.column("ts").cast(pa.int64()).to_numpy()
-        window = np.searchsorted(edges, ts, side="right") - 1
-        names = batch.column("source_address")
-        if isinstance(names, pa.DictionaryArray):
-            lookup = np.array([position.get(str(p), -1) for p in names.dictionary.to_pylist()])
-            point = lookup[names.indices.to_numpy(zero_copy_only=False)]
-        else:
-            point = np.array([position.get(str(p), -1) for p in pc.cast(names, pa.string())])
-        keep = (point >= 0) & (window >= 0) & (window < windows)
-        keys = point[keep] * windows + window[keep]
-        totals += np.bincount(keys, minlength=totals.shape[0])
-    return {
-        (points[int(k) // windows], int(k) % windows): int(totals[k])
-        for k in np.flatnonzero(totals)
-    }
+    return count_rows(source.read(points, grid.start, grid.end), points, grid)
 
 
 @dataclass(frozen=True, slots=True)
