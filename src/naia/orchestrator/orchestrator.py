@@ -71,8 +71,9 @@ class OrchestratorConfig:
     verify_settle: timedelta = timedelta(minutes=5)
     """Windows ending later than this before a check are skipped: live data may still come."""
     verify_catch_up_s: float = 0.0
-    """How long a mismatch is re-counted in the store before it stands (distributed mode: the
-    ingestion worker writes QuestDB after the chunk's Kafka commit)."""
+    """After a run (a repair, or verify_on_complete), how long a mismatch is re-counted in the
+    store before it stands (distributed mode: the ingestion worker writes QuestDB after the
+    chunk's Kafka commit). A verification asked for later does not wait."""
 
 
 _T = TypeVar("_T")
@@ -427,7 +428,8 @@ class Orchestrator:
             reason = f"repair ended {status.value}: {entry.record.error}"
             self._save_verification(entry, _failed(reason, repair=True))
         elif status is RequestStatus.COMPLETED and (repairing or self._config.verify_on_complete):
-            self._verify_entry(entry, repair=False, repaired=last.repaired_units if last else ())
+            repaired = last.repaired_units if last is not None and repairing else ()
+            self._verify_entry(entry, repair=False, repaired=repaired, catch_up=True)
 
     def verify(self, request_id: str, *, repair: bool = False) -> Verification:
         """Compare the request's store with its source now, in the calling thread; with
@@ -463,12 +465,19 @@ class Orchestrator:
         return entry
 
     def _verify_entry(
-        self, entry: Entry, *, repair: bool, repaired: tuple[int, ...] = ()
+        self,
+        entry: Entry,
+        *,
+        repair: bool,
+        repaired: tuple[int, ...] = (),
+        catch_up: bool = False,
     ) -> Verification:
+        """``catch_up``: writes were just committed (a run ended), so a mismatch is re-counted
+        for up to verify_catch_up_s while the store catches up with them."""
         with self._lock:
             entry.verifying = True
         try:
-            result = self._check(entry, repair, repaired)
+            result = self._check(entry, repair, repaired, catch_up)
             if repair and result.status is VerificationStatus.MISMATCHED:
                 result = self._start_repair(entry, result)
             self._save_verification(entry, result)
@@ -477,7 +486,9 @@ class Orchestrator:
             with self._lock:
                 entry.verifying = False
 
-    def _check(self, entry: Entry, repair: bool, repaired: tuple[int, ...]) -> Verification:
+    def _check(
+        self, entry: Entry, repair: bool, repaired: tuple[int, ...], catch_up: bool
+    ) -> Verification:
         spec, started = entry.record.spec, self._clock()
         grid = WindowGrid(spec.start, spec.end, spec.chunk_size)
         checked_at = _now()
@@ -491,7 +502,7 @@ class Orchestrator:
                 source.close()
             stored = self._with_retry(lambda: self._counter_of(spec.points, grid))
             result = compare(spec.points, grid, wanted, stored, settled)
-            deadline = self._clock() + self._config.verify_catch_up_s
+            deadline = self._clock() + (self._config.verify_catch_up_s if catch_up else 0.0)
             while result.mismatches and self._clock() < deadline:
                 self._sleep(min(1.0, max(0.0, deadline - self._clock())))
                 stored = self._with_retry(lambda: self._counter_of(spec.points, grid))
