@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from naia.emulator import batch, data, meta
+from naia.emulator import batch, data, meta, summary
 from naia.emulator.context import Emulator
 from naia.emulator.http import ApiError, Call, Reply, error_reply
 from naia.emulator.settings import EndpointKind
@@ -44,8 +44,9 @@ _TABLE: tuple[tuple[str, str, EndpointKind, Handler], ...] = (
     ("GET", r"/points/multiple/?", EndpointKind.METADATA, _no_arg(meta.points_multiple)),
     ("GET", rf"/points/{_ID}/?", EndpointKind.METADATA, meta.point_by_web_id),
     ("GET", rf"/streams/{_ID}/recorded/?", EndpointKind.STREAM, data.recorded),
-    ("GET", rf"/streams/{_ID}/summary/?", EndpointKind.STREAM, data.summary),
+    ("GET", rf"/streams/{_ID}/summary/?", EndpointKind.STREAM, summary.stream_summary),
     ("GET", r"/streamsets/recorded/?", EndpointKind.STREAMSET, _no_arg(data.streamset)),
+    ("GET", r"/streamsets/summary/?", EndpointKind.STREAMSET, _no_arg(summary.streamset_summary)),
     ("POST", r"/batch/?", EndpointKind.BATCH, _batch),
 )
 ROUTES = tuple(
