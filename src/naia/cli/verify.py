@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from prometheus_client import CollectorRegistry
 from rich.console import Console
 
 from naia.app.wiring import build_runtime
@@ -39,13 +40,27 @@ def verify(
             final = orch.get(request_id).verification
             assert final is not None
             result = final
+        requests = _pi_requests(runtime.metrics.registry)
     except NaiaError as exc:
         _die(str(exc))
     finally:
         runtime.close()
     show(result, console)
+    if requests:
+        console.print(f"source requests: {requests:,}", highlight=False)
     if result.status is not VerificationStatus.VERIFIED:
         raise typer.Exit(1)
+
+
+def _pi_requests(registry: CollectorRegistry) -> int:
+    """PI requests this process made (PIWebApi connector), as its metrics counted them."""
+    total = 0.0
+    for connector in ("PIWebApi", "PIAfSdk"):
+        found = registry.get_sample_value(
+            "naia_pi_request_duration_seconds_count", {"connector": connector}
+        )
+        total += found or 0.0
+    return int(total)
 
 
 def show(result: Verification, out: Console) -> None:

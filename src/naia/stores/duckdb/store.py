@@ -27,11 +27,15 @@ _HAS_ROWS = (
     "SELECT 1 FROM point_data WHERE ts >= ? AND ts < ? "
     "AND source_address IN (SELECT unnest(?::VARCHAR[])) LIMIT 1"
 )
-_COUNTS = (
-    "SELECT source_address, (epoch_us(ts) - ?) // ? AS w, count(*), "
-    "count(*) - count(DISTINCT (epoch_us(ts), seq)) FROM point_data "
-    "WHERE ts >= ? AND ts < ? AND source_address IN (SELECT unnest(?::VARCHAR[])) GROUP BY 1, 2"
+_COUNTS = (  # per key first (rows sharing ts, point and seq), then per (point, window)
+    "SELECT source_address, w, sum(n), sum(n) - count(*) FROM ("
+    "SELECT source_address, (epoch_us(ts) - ?) // ? AS w, ts, seq, count(*) AS n "
+    "FROM point_data WHERE ts >= ? AND ts < ? "
+    "AND source_address IN (SELECT unnest(?::VARCHAR[])) GROUP BY ALL) GROUP BY 1, 2"
 )
+VERIFY_MEMORY_LIMIT = "96MB"
+"""DuckDB's memory while it counts a request's keys (it spills past it); the writes' own limit
+is restored after: a multi-year request's keys need more than a chunk's write does."""
 _DELETE = (
     "DELETE FROM point_data WHERE ts >= ? AND ts < ? "
     "AND source_address IN (SELECT unnest(?::VARCHAR[]))"
@@ -59,6 +63,8 @@ class DuckDbStore:
         except duckdb.Error as exc:
             raise TerminalError(f"cannot open the store {self.path}: {exc}") from exc
         self._lock = threading.Lock()
+        self._verify_lock = threading.Lock()
+        self._memory_limit = memory_limit
         if not read_only:
             ddl = resources.files("naia.stores.duckdb").joinpath("schema.sql").read_text()
             self._con.execute(ddl)
@@ -150,11 +156,18 @@ class DuckDbStore:
         """Rows and repeated (ts, source_address, seq) rows per (point, window): one query."""
         step_us = grid.step // timedelta(microseconds=1)
         start_us = _epoch_us(grid.start)
+        params = [start_us, step_us, grid.start, grid.end, list(points)]
         cur = self.cursor()
         try:
-            rows = cur.execute(
-                _COUNTS, [start_us, step_us, grid.start, grid.end, list(points)]
-            ).fetchall()
+            with self._verify_lock:
+                cur.execute(f"SET memory_limit = '{VERIFY_MEMORY_LIMIT}'")
+                try:
+                    rows = cur.execute(_COUNTS, params).fetchall()
+                finally:
+                    if self._memory_limit is None:
+                        cur.execute("RESET memory_limit")
+                    else:
+                        cur.execute(f"SET memory_limit = '{self._memory_limit}'")
         finally:
             cur.close()
         counts = {(str(p), int(w)): int(n) for p, w, n, _ in rows}
