@@ -16,6 +16,7 @@ from naia.domain.model import (
     RequestStatus,
     VerificationStatus,
     WindowGrid,
+    WorkUnit,
 )
 from naia.orchestrator import Orchestrator, OrchestratorConfig, RetryPolicy
 from naia.orchestrator.verify import source_counts, thin_read_counts
@@ -201,3 +202,19 @@ def test_simulator_counts_equal_what_it_reads(settings: SimulatorSettings) -> No
     counted = source_counts(source, points, grid)
     assert counted == thin_read_counts(source, points, grid)
     assert sum(counted.values()) > 0
+
+
+def test_store_counts_of_many_keys_fit_the_writes_memory_limit(tmp_path: Path) -> None:
+    """100 points × 30 days (4.3 M rows) counted per key under a 24 MB store: the limit is
+    raised for the count (a hash aggregate over every key) and put back after."""
+    store = DuckDbStore(tmp_path / "s.duckdb", memory_limit="24MB")
+    points = tuple(f"SIM.{i}" for i in range(100))
+    start = datetime(2023, 1, 1, tzinfo=UTC)
+    grid = WindowGrid(start, start + timedelta(days=30), timedelta(days=10))
+    unit = WorkUnit("r", 0, points, grid.start, grid.end)
+    store.write_chunk(unit, SimulatorSource().read(points, grid.start, grid.end))
+    counted = store.stored_counts(points, grid)
+    assert counted.rows == {(p, w): 14_400 for p in points for w in range(3)}
+    assert counted.duplicates == {}
+    _, [(limit,)] = store.query("SELECT current_setting('memory_limit')")
+    assert str(limit).startswith("22.")  # 24 MB as DuckDB reports it (MiB)
