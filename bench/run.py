@@ -110,7 +110,7 @@ class Plan:
 
     @property
     def verify_pi(self) -> tuple[int, tuple[datetime, datetime]]:
-        return (5, self.span(7)) if self.quick else (10, self.span(30))
+        return (5, self.span(7)) if self.quick else (50, self.span(30))
 
     @property
     def profile(self) -> tuple[int, tuple[datetime, datetime]]:

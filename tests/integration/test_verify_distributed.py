@@ -66,10 +66,23 @@ def test_verify_names_lost_windows_and_repair_restores_them(tmp_path: Path) -> N
             mended = verified(url, request_id, repair=True)
             assert mended["status"] == "Verified", mended
             assert mended["repairedChunks"] == [0, 1, 2, 3] and s.count() == TOTAL
+
+            # a row QuestDB holds beyond the source (another key: DEDUP keeps true doubles out)
+            row = "('2026-02-01T09:00:00.000000Z', 'CDT158', 7, true)"
+            execute(
+                s.questdb, f"INSERT INTO {s.table} (ts, source_address, seq, good) VALUES {row}"
+            )
+            wait_for(lambda: s.count() == TOTAL + 1, 60, "the extra row")
+            extra = verified(url, request_id)
+            assert [(m["point"], m["window"], m["sourceCount"], m["storedCount"])
+                    for m in extra["mismatches"]] == [("CDT158", 5, 360, 361)]  # fmt: skip
         # the CLI, in the foreground, on the same distributed store
         done = run_naia("verify", request_id, env=s.env())
-        assert done.returncode == 0, done.stdout + done.stderr
-        assert "Verified: 0 of 24 point-windows differ" in done.stdout
+        assert done.returncode == 1, done.stdout + done.stderr  # the extra row stays named
+        assert "CDT158  [2026-02-01T06:00:00Z, 2026-02-01T12:00:00Z)  source 360  stored 361" in (
+            done.stdout
+        )
+        assert "Mismatched: 1 of 24 point-windows differ" in done.stdout
     finally:
         worker.terminate()
         worker.wait(30)

@@ -218,3 +218,21 @@ def test_store_counts_of_many_keys_fit_the_writes_memory_limit(tmp_path: Path) -
     assert counted.duplicates == {}
     _, [(limit,)] = store.query("SELECT current_setting('memory_limit')")
     assert str(limit).startswith("22.")  # 24 MB as DuckDB reports it (MiB)
+
+
+def test_a_verification_survives_in_the_request_record() -> None:
+    from naia.domain.model import Mismatch, RequestRecord, Verification
+    from naia.domain.records import record_from_json, record_to_json
+
+    spec = BackfillSpec(ConnectorType.SIMULATOR, SEED_POINTS, DAY_START, DAY_END, HOUR)
+    found = Verification(
+        VerificationStatus.REPAIRING, DAY_END, 72, 3, 4320, 4290,
+        (Mismatch("CDT158", 3, DAY_START + 3 * HOUR, DAY_START + 4 * HOUR, 60, 30, 0),),
+        None, True, (3,), 0.25,
+    )  # fmt: skip
+    record = RequestRecord("r", spec, RequestStatus.QUEUED, DAY_END, verification=found,
+                           repair_units={3})  # fmt: skip
+    again = record_from_json(record_to_json(record))
+    assert again.verification == found and again.repair_units == {3}
+    old = record_to_json(RequestRecord("r", spec, RequestStatus.COMPLETED, DAY_END))
+    assert record_from_json(old).verification is None

@@ -34,8 +34,10 @@ _COUNTS = (  # per key first (rows sharing ts, point and seq), then per (point, 
     "AND source_address IN (SELECT unnest(?::VARCHAR[])) GROUP BY ALL) GROUP BY 1, 2"
 )
 VERIFY_MEMORY_LIMIT = "96MB"
-"""DuckDB's memory while it counts a request's keys (it spills past it); the writes' own limit
-is restored after: a multi-year request's keys need more than a chunk's write does."""
+"""DuckDB's memory while it counts a request's keys, on one thread (it spills past it; two
+threads' hash tables do not fit); the writes' own limit and threads are restored after: a
+multi-year request's keys need more than a chunk's write does. 100 points × 1 year (52.6 M keys)
+measured 179 MB peak RSS."""
 _DELETE = (
     "DELETE FROM point_data WHERE ts >= ? AND ts < ? "
     "AND source_address IN (SELECT unnest(?::VARCHAR[]))"
@@ -161,9 +163,11 @@ class DuckDbStore:
         try:
             with self._verify_lock:
                 cur.execute(f"SET memory_limit = '{VERIFY_MEMORY_LIMIT}'")
+                cur.execute("SET threads = 1")  # one aggregate's hash tables in that memory
                 try:
                     rows = cur.execute(_COUNTS, params).fetchall()
                 finally:
+                    cur.execute("RESET threads")
                     if self._memory_limit is None:
                         cur.execute("RESET memory_limit")
                     else:
