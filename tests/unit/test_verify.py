@@ -236,3 +236,22 @@ def test_a_verification_survives_in_the_request_record() -> None:
     assert again.verification == found and again.repair_units == {3}
     old = record_to_json(RequestRecord("r", spec, RequestStatus.COMPLETED, DAY_END))
     assert record_from_json(old).verification is None
+
+
+def test_repair_runs_a_chunk_that_had_failed_too(tmp_path: Path) -> None:
+    store = DuckDbStore(tmp_path / "s.duckdb")
+    broken = DAY_START + 5 * HOUR
+    flaky = FlakySource(SimulatorSource(), broken={broken})
+    orch = orchestrator(store, flaky)
+    spec = BackfillSpec(ConnectorType.SIMULATOR, SEED_POINTS, DAY_START, DAY_END, HOUR)
+    request_id = orch.submit(spec).request_id
+    orch.run_pending()
+    assert orch.get(request_id).status is RequestStatus.FAILED
+    flaky.broken.clear()  # the source recovers: the missing window is found and repaired
+    found = orch.verify(request_id, repair=True)
+    assert found.repaired_units == (5,)
+    orch.run_pending()
+    view = orch.get(request_id)
+    assert view.status is RequestStatus.COMPLETED and view.failed_chunks == 0
+    assert view.verification is not None
+    assert view.verification.status is VerificationStatus.VERIFIED

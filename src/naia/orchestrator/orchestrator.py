@@ -428,6 +428,10 @@ class Orchestrator:
             reason = f"repair ended {status.value}: {entry.record.error}"
             self._save_verification(entry, _failed(reason, repair=True))
         elif status is RequestStatus.COMPLETED and (repairing or self._config.verify_on_complete):
+            with self._lock:
+                if entry.verifying:  # a verification asked for meanwhile gives the answer
+                    return
+                entry.verifying = True
             repaired = last.repaired_units if last is not None and repairing else ()
             self._verify_entry(entry, repair=False, repaired=repaired, catch_up=True)
 
@@ -549,6 +553,7 @@ class Orchestrator:
             record.repair_units |= set(units)
             for index in units:
                 entry.done.pop(index, None)
+                record.failed_units.pop(index, None)  # a failed unit is repaired as well
             record.status, record.error, record.completed_at = RequestStatus.QUEUED, None, None
             record.cancel_requested = False
             entry.cancel = threading.Event()
