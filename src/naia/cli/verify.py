@@ -28,7 +28,10 @@ def verify(
 ) -> None:
     """Compare a request's stored rows with the PI server's own counts, per point and window."""
     settings = _settings(config, db, log_level="WARNING")
-    runtime = build_runtime(settings)
+    try:
+        runtime = build_runtime(settings)
+    except NaiaError as exc:
+        _die(str(exc), 1)
     try:
         orch = runtime.orchestrator
         orch.recover()
