@@ -173,10 +173,11 @@ def test_an_unreachable_source_fails_the_verification_and_repairs_nothing(
 
 def test_windows_the_live_feed_may_still_write_are_skipped(tmp_path: Path) -> None:
     store = DuckDbStore(tmp_path / "s.duckdb")
-    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    anchor = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
     config = OrchestratorConfig(verify_settle=timedelta(minutes=5))
     orch = Orchestrator(Provider(), store, store, config, counter=store)
-    spec = BackfillSpec(ConnectorType.SIMULATOR, ("SINUSOID",), now - 3 * HOUR, now + HOUR, HOUR)
+    spec = BackfillSpec(ConnectorType.SIMULATOR, ("SINUSOID",), anchor - 3 * HOUR,
+                        anchor + HOUR, HOUR)  # fmt: skip
     request_id = orch.submit(spec).request_id
     orch.run_pending()
     result = orch.verify(request_id)
