@@ -7,7 +7,9 @@ from pathlib import Path
 import duckdb
 
 from tests.helpers import run_naia
-from tests.integration.test_cli import SEED
+
+SEED = ("--points", "SINUSOID,CDT158,SINUSOIDU", "--start", "2026-01-09T00:00:00Z",
+        "--end", "2026-01-10T00:00:00Z")  # fmt: skip
 
 
 def test_verify_names_the_damage_repair_mends_it_and_exit_codes_say_so(tmp_path: Path) -> None:

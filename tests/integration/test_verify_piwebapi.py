@@ -22,14 +22,30 @@ from naia.domain.model import (
     WindowGrid,
 )
 from naia.domain.ports import Source
-from naia.emulator.settings import FaultSettings
+from naia.emulator.settings import EmulatorSettings, FaultSettings
 from naia.orchestrator import Orchestrator, OrchestratorConfig, RetryPolicy
-from naia.sources.simulator import SimulatorSource
+from naia.sources.piwebapi import PiWebApiSettings, PiWebApiSource, RetrySettings
+from naia.sources.simulator import PointOptions, SimulatorSettings, SimulatorSource
+from naia.sources.simulator.settings import REALISTIC
 from naia.stores.duckdb import DuckDbStore
 from tests.conftest import DAY_END, DAY_START
-from tests.integration.test_piwebapi_vs_emulator import SIM, connector, emulator
+from tests.doubles.emulator_server import ThreadedEmulator
 
 POINTS = ("SINUSOID", "CDT158", "BA:PHASE.1", "BA:ACTIVE.1")
+DENSE = PointOptions(interval_seconds=30.0, irregular=True, same_timestamp_rate=0.3,
+                     system_state_rate=0.02, gap_rate=0.05)  # fmt: skip
+SIM = SimulatorSettings(defaults=REALISTIC, points={"CDT158": DENSE, "BA:PHASE.1": DENSE})
+
+
+def connector(url: str) -> PiWebApiSource:
+    settings = PiWebApiSettings(
+        base_url=url, data_archive="NAIA-PI", page_size=200, points_per_request=3,
+        max_concurrency=2, read_timeout_s=20,
+        retries=RetrySettings(max_attempts=8, backoff_base_s=0.05, backoff_max_s=0.5),
+    )  # fmt: skip
+    return PiWebApiSource(settings)
+
+
 SIX_HOURS = timedelta(hours=6)
 
 
@@ -51,7 +67,8 @@ class PiProvider:
 @pytest.fixture(scope="module")
 def faulty_url() -> Iterator[str]:
     faults = FaultSettings(rate=0.05, seed=20260109, slow_seconds=0.2, retry_after_seconds=1)
-    with emulator(faults=faults) as url:
+    with ThreadedEmulator(EmulatorSettings(server_name="NAIA-PI", simulator=SIM,
+                                           faults=faults)) as url:  # fmt: skip
         yield url
 
 

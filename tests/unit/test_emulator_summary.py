@@ -9,10 +9,23 @@ from typing import Any
 import numpy as np
 from starlette.testclient import TestClient
 
+from naia.emulator import EmulatorSettings, create_app
 from naia.emulator.render import format_us
-from naia.sources.simulator import SimulatorSettings, SimulatorSource
+from naia.sources.simulator import PointOptions, SimulatorSettings, SimulatorSource
 from naia.sources.simulator.settings import REALISTIC
-from tests.unit.test_emulator_recorded import CDM, CDT, DAY, HOUR, SIN, T0, make
+
+T0 = 1_704_067_200_000_000  # 2024-01-01T00:00:00Z
+HOUR = 3_600_000_000
+DAY = 24 * HOUR
+SIN = "P1DPTkFJQS1QSVxTSU5VU09JRA"  # \\NAIA-PI\SINUSOID by path
+CDT = "P1DPTkFJQS1QSVxDRFQxNTg"  # \\NAIA-PI\CDT158
+CDM = "P1DPTkFJQS1QSVxDRE0xNTg"  # \\NAIA-PI\CDM158
+
+
+def make(simulator: SimulatorSettings | None = None) -> TestClient:
+    sim = simulator or SimulatorSettings(defaults=PointOptions())
+    return TestClient(create_app(EmulatorSettings(simulator=sim), clock=lambda: T0))
+
 
 REALISTIC_SIM = SimulatorSettings(defaults=REALISTIC)
 

@@ -24,7 +24,7 @@ from naia.sources.simulator import SimulatorSettings, SimulatorSource
 from naia.sources.simulator.settings import REALISTIC
 from naia.stores.duckdb import DuckDbStore
 from tests.conftest import DAY_END, DAY_START, SEED_POINTS
-from tests.fakes import FlakySource, Provider
+from tests.doubles.sources import FlakySource, Provider
 
 HOUR = timedelta(hours=1)
 CONFIG = OrchestratorConfig(retry=RetryPolicy(max_attempts=2, base_delay_s=0.001))

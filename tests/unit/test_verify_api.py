@@ -14,7 +14,22 @@ from fastapi.testclient import TestClient
 from naia.api.app import create_app
 from naia.app.settings import load_settings
 from naia.app.wiring import Runtime, build_runtime
-from tests.unit.test_api import TEST1, wait_done
+
+TEST1 = {
+    "connectorType": "Simulator", "pointAddresses": ["SINUSOID", "CDT158", "SINUSOIDU"],
+    "startTime": "2026-01-09T00:00:00Z", "endTime": "2026-01-10T00:00:00Z",
+    "chunkSize": "01:00:00",
+}  # fmt: skip
+
+
+def wait_done(client: TestClient, request_id: str, timeout: float = 30) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        data: dict[str, Any] = client.get(f"/api/backfill/request/{request_id}").json()["data"]
+        if data["status"] not in ("Queued", "Running"):
+            return data
+        time.sleep(0.05)
+    raise AssertionError("request did not finish")
 
 
 @pytest.fixture

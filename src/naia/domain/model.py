@@ -141,6 +141,7 @@ class RequestRecord:
     failed_units: dict[int, str] = field(default_factory=dict)
     error: str | None = None
     cancel_requested: bool = False
+    idempotency_key: str | None = None
     verification: Verification | None = None
     repair_units: set[int] = field(default_factory=set)
 

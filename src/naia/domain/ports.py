@@ -38,6 +38,15 @@ class Source(Protocol):
 
 
 @runtime_checkable
+class RetryCounting(Protocol):
+    """Optional capability of a Source that retries its own requests (PI Web API's HTTP
+    retries): how many it repeated so far. They count in the request's ``retries``."""
+
+    @property
+    def retries(self) -> int: ...
+
+
+@runtime_checkable
 class EventCounter(Protocol):
     """Optional Source capability: the number of recorded events of each point in each window
     [a, b) of ``grid`` — half-open exactly as ``read`` reads, every event ``read`` would yield
@@ -75,7 +84,15 @@ class ChunkWriter(Protocol):
 class StateStore(Protocol):
     """Durable request records and the checkpoints written by the ChunkWriter."""
 
-    def save_request(self, record: RequestRecord) -> None: ...
+    def save_request(self, record: RequestRecord) -> None:
+        """Durable when it returns; TransientError when the store did not confirm it in time
+        (bounded: ``kafka.state_timeout_s``)."""
+        ...
+
+    def abandon_request(self, request_id: str) -> None:
+        """A submit whose save was not confirmed: make sure its record never loads (and so the
+        request never runs), even if the store got it after all. May finish in the background."""
+        ...
 
     def load_requests(self) -> list[RequestRecord]: ...
 

@@ -59,6 +59,7 @@ class _RecordJson(msgspec.Struct, frozen=True):
     failed_units: dict[int, str] = {}
     error: str | None = None
     cancel_requested: bool = False
+    idempotency_key: str | None = None
     verification: _VerificationJson | None = None
     repair_units: list[int] = []
 
@@ -123,6 +124,7 @@ def record_to_json(record: RequestRecord) -> str:
         failed_units=dict(record.failed_units),
         error=record.error,
         cancel_requested=record.cancel_requested,
+        idempotency_key=record.idempotency_key,
         verification=_verification_to_json(record.verification),
         repair_units=sorted(record.repair_units),
     )
@@ -148,6 +150,7 @@ def record_from_json(text: str) -> RequestRecord:
         failed_units=dict(body.failed_units),
         error=body.error,
         cancel_requested=body.cancel_requested,
+        idempotency_key=body.idempotency_key,
         verification=_verification_from_json(body.verification),
         repair_units=set(body.repair_units),
     )

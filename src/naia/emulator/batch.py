@@ -25,7 +25,7 @@ from naia.emulator.render import json_bytes
 
 Dispatch = Callable[[Emulator, Call], Reply]
 _HEADERS = {"Content-Type": "application/json; charset=utf-8"}
-_DATA_PATH = re.compile(r"^/piwebapi/(streams|streamsets)/", re.IGNORECASE)
+_DATA_PATH = re.compile(r"^/piwebapi/(streams/[^/]+|streamsets)/recorded/?$", re.IGNORECASE)
 
 
 @dataclass

@@ -29,13 +29,14 @@ import numpy as np
 
 from naia.emulator.catalog import EmulatedPoint
 from naia.emulator.context import Emulator, web_id_type
+from naia.emulator.data import failed_stream, resolve_streams, stream_head
 from naia.emulator.fields import Selection
 from naia.emulator.http import ApiError, Call, Query, Reply
 from naia.emulator.pitime import PiTimeError, parse_pi_time
 from naia.emulator.reader import concat, empty_events
 from naia.emulator.render import format_us, json_bytes
 from naia.sources.simulator.generate import Events
-from naia.sources.simulator.source import SimulatorSource
+from naia.sources.simulator.source import SimulatorSource, effective_definition
 
 MAX_US = 253_402_300_799_999_999
 MAX_INTERVALS = 150_000  # a summaryDuration giving more intervals than this: 400
@@ -88,24 +89,19 @@ def stream_summary(emu: Emulator, call: Call, web_id: str) -> Reply:
 
 
 def streamset_summary(emu: Emulator, call: Call) -> Reply:
-    web_ids = call.query.get_all("webId")
-    if not web_ids:
-        raise ApiError(400, "The webId parameter is required.")
-    points = [emu.resolve_point(w) for w in web_ids]
+    targets = resolve_streams(emu, call.query)
     plan = _plan(emu, call.query)
     kind = web_id_type(call.query)
-    failed = call.fault_index % len(points) if call.web_exception else -1
+    failed = call.fault_index % len(targets) if call.web_exception else -1
     items = []
-    for index, point in enumerate(points):
-        web_id = emu.point_web_id(point, kind)
-        item: dict[str, Any] = {
-            "WebId": web_id, "Name": point.name, "Path": point.path,
-            "Links": {"Source": f"{call.base}/points/{web_id}"},
-        }  # fmt: skip
+    for index, (web_id, point) in enumerate(targets):
+        if isinstance(point, ApiError):  # an unknown WebId fails its own item only
+            items.append(failed_stream(web_id, point))
+            continue
+        item: dict[str, Any] = dict(stream_head(emu, call.base, point, kind))
         if index == failed:
-            message = (
-                f"PI Data Archive '{emu.catalog.server_name}' did not answer (emulated fault)."
-            )
+            server = emu.catalog.server_name
+            message = f"PI Data Archive '{server}' did not answer (emulated fault)."
             item.update(Items=[], WebException={"StatusCode": 502, "Errors": [message]})
         else:
             item["Items"] = _summaries(emu, point, plan)
@@ -184,12 +180,12 @@ def _intervals(start: int, end: int, step: int | None) -> list[tuple[int, int]]:
 
 # Values ---------------------------------------------------------------------------------------
 def _summaries(emu: Emulator, point: EmulatedPoint, plan: Plan) -> list[dict[str, Any]]:
-    digital = point.definition.is_digital
+    digital = effective_definition(emu.settings.simulator, point.definition).is_digital
     refused = [t for t in plan.types if digital and t.lower() not in _NON_NUMERIC]
     if refused:
         raise ApiError(400, f"Summary type '{refused[0]}' is not supported on non-numeric "
                             f"stream '{point.name}'.")  # fmt: skip
-    events = _events(emu, point, plan.lo_us, plan.hi_us)
+    events = _events(emu, point.data_name, plan.lo_us, plan.hi_us)
     ts = events.ts_us
     out: list[dict[str, Any]] = []
     for lo, hi in plan.intervals:
@@ -205,9 +201,9 @@ def _summaries(emu: Emulator, point: EmulatedPoint, plan: Plan) -> list[dict[str
     return out
 
 
-def _events(emu: Emulator, point: EmulatedPoint, lo: int, hi: int) -> Events:
+def _events(emu: Emulator, data_name: str, lo: int, hi: int) -> Events:
     source = SimulatorSource(emu.settings.simulator)
-    found = concat(source.events(point.name, lo, min(MAX_US, hi) + 1))  # hi itself included
+    found = concat(source.events(data_name, lo, min(MAX_US, hi) + 1))  # hi itself included
     return empty_events() if found is None else found
 
 
