@@ -37,11 +37,11 @@ _COUNTS = (  # per key first (rows sharing ts, point and seq), then per (point, 
     "FROM point_data WHERE ts >= ? AND ts < ? GROUP BY ALL) "
     "WHERE source_address IN (SELECT unnest(?::VARCHAR[])) GROUP BY 1, 2"
 )
-VERIFY_MEMORY_LIMIT = "96MB"
+VERIFY_MEMORY_LIMIT = "64MB"
 """DuckDB's memory while it counts a request's keys, on one thread (it spills past it; two
 threads' hash tables do not fit); the writes' own limit and threads are restored after: a
 multi-year request's keys need more than a chunk's write does. 100 points × 1 year (52.6 M keys)
-measured 180 MB peak RSS."""
+measured 150 MB peak RSS for that query alone (27 s on this 2-core machine under load)."""
 _DELETE = (
     "DELETE FROM point_data WHERE ts >= ? AND ts < ? "
     "AND source_address IN (SELECT unnest(?::VARCHAR[]))"
