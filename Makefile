@@ -8,7 +8,7 @@ SEED_POINTS := SINUSOID,CDT158,SINUSOIDU
 STANDIN_SRC := $(wildcard tests/doubles/afsdk_standin/*.cs)
 STANDIN := var/clr/OSIsoft.AFSDK.dll
 
-.PHONY: install demo lint unit test chromium mono standin services-up services-down bench clean
+.PHONY: install demo lint unit test chromium mono standin services-up services-down bench chaos clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -57,6 +57,10 @@ services-down: install
 
 bench: install standin
 	bash scripts/bench.sh
+
+CHAOS_TRIALS ?= 30
+chaos: install  ## randomized kill -9 / SIGSTOP trials on private services (ports 32xxx); writes docs/reliability.md
+	$(BIN)/python -m tests.chaos --trials $(CHAOS_TRIALS) $(if $(SEED),--seed $(SEED))
 
 clean:
 	rm -rf var .mypy_cache .ruff_cache .pytest_cache

@@ -7,13 +7,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pytest
 from fastapi.testclient import TestClient
 
 from naia.api.app import create_app
 from naia.app.settings import load_settings
 from naia.app.wiring import Runtime, build_runtime
+from naia.stores.duckdb import DuckDbStore
 
 TEST1 = {
     "connectorType": "Simulator", "pointAddresses": ["SINUSOID", "CDT158", "SINUSOIDU"],
@@ -78,13 +78,12 @@ def test_verify_and_repair_through_the_api(client: TestClient, runtime: Runtime)
     assert clean["windowsChecked"] == 72 and clean["sourceEvents"] == clean["storedEvents"] == 4320
     assert metric(client, "naia_verify_windows_verified_total") == 72
 
-    cursor = runtime.orchestrator._counter.cursor()  # type: ignore[union-attr]
-    assert isinstance(cursor, duckdb.DuckDBPyConnection)
-    cursor.execute(
+    store = runtime.orchestrator._counter
+    assert isinstance(store, DuckDbStore)
+    store.query(
         "DELETE FROM point_data WHERE source_address = 'SINUSOIDU' "
         "AND ts >= '2026-01-09 07:00:00Z' AND ts < '2026-01-09 07:30:00Z'"
     )
-    cursor.close()
     client.post(f"/api/backfill/request/{request_id}/verify")
     found = verification(client, request_id)
     assert found["status"] == "Mismatched" and found["mismatchedWindows"] == 1

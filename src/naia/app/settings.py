@@ -36,6 +36,12 @@ class StoreSettings(_Section):
         pattern=r"^\d+(\.\d+)?\s*(B|KB|MB|GB|KiB|MiB|GiB)$",
         description="DuckDB's memory_limit: writes stream through it, queries spill past it",
     )
+    recycle_values: int = Field(
+        default=20_000_000,
+        gt=0,
+        description="reopen the database after this many values written: DuckDB keeps every "
+        "row group's metadata in memory while open, and memory must not grow with the store",
+    )
 
 
 class OrchestratorSettings(_Section):

@@ -132,7 +132,11 @@ _Parts = tuple[
 def _embedded(settings: NaiaSettings) -> _Parts:
     from naia.stores.duckdb import DuckDbStore
 
-    store = DuckDbStore(settings.store.path, memory_limit=settings.store.memory_limit)
+    store = DuckDbStore(
+        settings.store.path,
+        memory_limit=settings.store.memory_limit,
+        recycle_values=settings.store.recycle_values,
+    )
     return store, store, [store.close], None, store
 
 
