@@ -45,6 +45,7 @@ PEERS_PYTHON = PEERS_BIN / "python"
 PAGE = 10_000  # maxCount per request for both PI Web API readers
 SECTIONS = (
     "s1", "rss", "scale", "s2", "fetch", "s4", "s3", "ingest", "qdb", "profile", "afsdk",
+    "verify",
 )  # fmt: skip
 YEAR = (datasets.day("2023-01-01"), datasets.day("2024-01-01"))
 
@@ -93,6 +94,15 @@ class Plan:
     @property
     def ingest(self) -> tuple[int, tuple[datetime, datetime]]:
         return (20, self.span(7)) if self.quick else (100, self.span(7))
+
+    @property
+    def verify(self) -> tuple[int, tuple[datetime, datetime]]:
+        """The seed's Test 3 size (100 points × 1 year), as scenario 1."""
+        return (100, self.span(30)) if self.quick else (100, YEAR)
+
+    @property
+    def verify_pi(self) -> tuple[int, tuple[datetime, datetime]]:
+        return (5, self.span(7)) if self.quick else (50, self.span(30))
 
     @property
     def profile(self) -> tuple[int, tuple[datetime, datetime]]:
@@ -492,6 +502,56 @@ class Bench:
             )
         shutil.rmtree(work, ignore_errors=True)
 
+    def verify(self) -> None:
+        """`naia verify` after `naia backfill`: Simulator at Test 3 size (exact counts without
+        values), and PIWebApi against the emulator (a thin read: timestamps only)."""
+        n, span = self.plan.verify
+        names = datasets.points(n)
+        expected = datasets.expected_count(names, *span, realistic=False)
+        self._verify_pair("verify-sim", "Simulator", names, span, expected, None)
+        n, span = self.plan.verify_pi
+        names = datasets.points(n)
+        expected = datasets.expected_count(names, *span, realistic=True)
+        with scenarios.emulator("verify-pi") as (url, emulator):
+            env = scenarios.piwebapi_env(url)
+            self._verify_pair("verify-pi", "PIWebApi", names, span, expected, (env, emulator))
+
+    def _verify_pair(
+        self,
+        sid: str,
+        connector: str,
+        names: list[str],
+        span: tuple[datetime, datetime],
+        expected: int,
+        pi: tuple[dict[str, str], scenarios.Proc] | None,
+    ) -> None:
+        label = _label(len(names), span)
+        fill = Scenario(f"{sid}-backfill", f"{connector} backfill, {label}, 30-day chunks",
+                        f"naia backfill --connector {connector} …", expected)  # fmt: skip
+        check = Scenario(f"{sid}", f"{connector} verify of that backfill",
+                         "naia verify <requestId> --db <file>", expected)  # fmt: skip
+        self.rep.scenarios += [fill, check]
+        env, side = (pi[0], [pi[1]]) if pi else (None, None)
+        for i in range(self.plan.runs):
+            try:
+                a, b = scenarios.backfill_then_verify(
+                    connector, names, *span, expected, f"{sid}-{i}", env=env, side=side
+                )
+            except (BenchError, OSError, RuntimeError) as exc:
+                check.error = str(exc).splitlines()[0][:300]
+                self.rep.problems.append(f"{sid} run {i + 1}: {str(exc)[:1500]}")
+                self.log(f"{sid} run {i + 1} FAILED: {exc}")
+                return
+            b.extra["ratio_to_backfill"] = round(b.wall_s / a.wall_s, 4)
+            b.extra["s_per_million_events"] = round(b.wall_s / (expected / 1e6), 4)
+            fill.runs.append(a)
+            check.runs.append(b)
+            self.log(
+                f"{sid} run {i + 1}: backfill {a.wall_s:.1f} s, verify {b.wall_s:.2f} s "
+                f"(ratio {b.extra['ratio_to_backfill']:.3f}; "
+                f"{b.extra['source_requests']} source requests)"
+            )
+
     def _keep_jfr(
         self, pid: int, recorded: Path, out: Path, n: int, span: tuple[datetime, datetime]
     ) -> None:
@@ -558,6 +618,7 @@ def main(argv: list[str] | None = None) -> int:
         ("qdb", bench.qdb),
         ("profile", bench.profile),
         ("afsdk", bench.afsdk),
+        ("verify", bench.verify),
     ]
     try:
         for name, step in steps:

@@ -527,3 +527,70 @@ def python_version(python: str) -> str:
         check=False,
     )
     return out.stdout.strip() or sys.version.split()[0]
+
+
+# --- verification: naia verify after a backfill, the cost of one against the other ----------
+
+_VERIFIED = re.compile(r"Verified: 0 of ([0-9,]+) point-windows differ \(source ([0-9,]+) events")
+_REQUESTS = re.compile(r"source requests: ([0-9,]+)")
+
+
+def _request_id(db: Path) -> str:
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        row = con.execute("SELECT request_id FROM naia_requests").fetchone()
+    finally:
+        con.close()
+    if row is None:
+        raise BenchError(f"no request in {db}")
+    return str(row[0])
+
+
+def backfill_then_verify(
+    connector: str,
+    names: list[str],
+    start_at: datetime,
+    end_at: datetime,
+    expected: int,
+    tag: str,
+    *,
+    env: dict[str, str] | None = None,
+    side: list[Proc] | None = None,
+    timeout: float = 1800,
+) -> tuple[Run, Run]:
+    """`naia backfill`, then `naia verify` of its request on the same DuckDB file: both timed
+    from process start to exit; the verification must find every window equal."""
+    work = workdir(tag)
+    db = work / "bench.duckdb"
+    env = {"COLUMNS": "200", **(env or {})}
+    side = side or []
+    for other in side:
+        other.mark()
+    fill = start("naia backfill", backfill_argv(connector, names, start_at, end_at, db, None),
+                 work / "backfill.log", env)  # fmt: skip
+    if fill.wait(timeout) != 0:
+        raise BenchError(f"naia backfill exited: {(work / 'backfill.log').read_text()[-2000:]}")
+    fill_run = Run(expected, time.monotonic() - fill.started_at,
+                   [fill.usage(), *(p.usage() for p in side)])  # fmt: skip
+    for other in side:
+        other.mark()
+    argv = [NAIA, "verify", _request_id(db), "--db", str(db)]
+    check = start("naia verify", argv, work / "verify.log", env)
+    code = check.wait(timeout)
+    wall = time.monotonic() - check.started_at
+    text = (work / "verify.log").read_text(errors="replace")
+    found = _VERIFIED.search(text)
+    if code != 0 or found is None:
+        raise BenchError(f"naia verify exited {code}: {text[-2000:]}")
+    events = int(found[2].replace(",", ""))
+    if events != expected:
+        raise BenchError(f"{tag}: the source counted {events:,} events, expected {expected:,}")
+    requests = _REQUESTS.search(text)
+    extra: dict[str, Any] = {
+        "point_windows": int(found[1].replace(",", "")),
+        "source_requests": int(requests[1].replace(",", "")) if requests else 0,
+    }
+    shutil.rmtree(work, ignore_errors=True)
+    return fill_run, Run(events, wall, [check.usage(), *(p.usage() for p in side)], extra)

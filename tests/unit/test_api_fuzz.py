@@ -52,6 +52,7 @@ OPERATIONS = [
     ("GET", "/api/backfill/request/{requestId}/chunks"),
     ("POST", "/api/backfill/request/{requestId}/cancel"),
     ("POST", "/api/backfill/request/{requestId}/retry-failed"),
+    ("POST", "/api/backfill/request/{requestId}/verify"),
     ("GET", "/api/dashboard/throughput/{requestId}"),
     ("GET", "/api/backfill/request/{requestId}/fleet"),
     ("GET", "/health"),

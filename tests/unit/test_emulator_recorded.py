@@ -255,24 +255,6 @@ def test_streamset_errors(regular: TestClient) -> None:
     assert r.json()["Items"][1]["WebException"]["StatusCode"] == 400
 
 
-def test_summary_count_equals_the_simulator() -> None:
-    sim = SimulatorSettings(defaults=REALISTIC)
-    with make(simulator=sim) as client:
-        lo, hi = T0, T0 + 3 * DAY
-        r = client.get(
-            f"/piwebapi/streams/{CDT}/summary",
-            params={"summaryType": "Count", "startTime": format_us(lo), "endTime": format_us(hi)},
-        )
-        assert r.status_code == 200
-        (item,) = r.json()["Items"]
-        assert item["Type"] == "Count"
-        count = sum(len(e) for e in SimulatorSource(sim).events("CDT158", lo, hi))
-        assert item["Value"]["Value"] == count > 3_000
-        assert item["Value"]["Timestamp"] == "2024-01-01T00:00:00Z"
-        bad = client.get(f"/piwebapi/streams/{CDT}/summary", params={"summaryType": "Average"})
-        assert bad.status_code == 409
-
-
 def test_a_single_instant_returns_the_value_at_it(regular: TestClient) -> None:
     at = format_us(T0 + HOUR)
     body = recorded(regular, SIN, startTime=at, endTime=at)

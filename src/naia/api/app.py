@@ -36,6 +36,7 @@ from naia.api.schemas import (
     stats_view,
     unknown_field_message,
 )
+from naia.api.verify import verify_router
 from naia.app.metrics import render
 from naia.app.wiring import Runtime
 from naia.domain.errors import (
@@ -177,6 +178,7 @@ def create_app(
     install_error_handlers(app)
     _routes(app, runtime)
     app.include_router(dashboard_router(runtime))
+    app.include_router(verify_router(runtime))
     app.openapi = contract_openapi(app)  # type: ignore[method-assign]
     app.add_middleware(BodyLimit, max_bytes=runtime.settings.api.max_body_bytes)
 

@@ -11,7 +11,15 @@ from typing import Any, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from naia.domain.errors import InvalidRequestError
-from naia.domain.model import DEFAULT_CHUNK, BackfillSpec, ChunkState, ConnectorType, RequestStatus
+from naia.domain.model import (
+    DEFAULT_CHUNK,
+    BackfillSpec,
+    ChunkState,
+    ConnectorType,
+    RequestStatus,
+    Verification,
+    VerificationStatus,
+)
 from naia.domain.timeparse import format_timespan, format_timestamp, parse_duration, parse_timestamp
 from naia.orchestrator.views import ChunkMap, RequestView, Stats
 
@@ -122,9 +130,39 @@ class RequestSummary(RequestIdentity):
     storedReason: str | None = None  # noqa: N815
 
 
+class MismatchBody(_Body):
+    """One point-window whose stored rows differ from the source's events (docs/verify.md)."""
+
+    point: str
+    window: int
+    start: str
+    end: str
+    sourceCount: int  # noqa: N815
+    storedCount: int  # noqa: N815
+    duplicates: int
+
+
+class VerificationBody(_Body):
+    """The last comparison of the request's store with its source (docs/verify.md)."""
+
+    status: VerificationStatus
+    checkedAt: str  # noqa: N815
+    windowsChecked: int  # noqa: N815
+    windowsSkipped: int  # noqa: N815
+    sourceEvents: int  # noqa: N815
+    storedEvents: int  # noqa: N815
+    mismatchedWindows: int  # noqa: N815
+    mismatches: list[MismatchBody]  # at most MAX_MISMATCHES_LISTED
+    repair: bool
+    repairedChunks: list[int]  # noqa: N815
+    error: str | None
+    seconds: float
+
+
 class RequestDetail(RequestSummary):
     pointAddresses: list[str]  # noqa: N815
     failedChunkErrors: dict[str, str]  # noqa: N815
+    verification: VerificationBody | None = None
 
 
 class StatsBody(_Body):
@@ -171,7 +209,8 @@ class ThroughputBody(_Body):
 ERROR_TEXT = {
     400: "Bad input; `field` names it. Nothing was done.",
     404: "No request with this id.",
-    409: "The Idempotency-Key was used before for a different request.",
+    409: "The Idempotency-Key was used before for a different request; or (verify) the request "
+    "is still running or being verified.",
     413: "The request body is larger than api.max_body_bytes; it was not read.",
     503: "A dependency (Kafka) did not answer in time; nothing was done. See Retry-After.",
 }
@@ -251,7 +290,42 @@ def request_detail(view: RequestView) -> RequestDetail:
             **_progress(view),
             "pointAddresses": list(view.points),
             "failedChunkErrors": {str(k): v for k, v in view.failed_chunk_errors.items()},
+            "verification": verification_body(view.verification),
         }
+    )
+
+
+MAX_MISMATCHES_LISTED = 1000  # in a view; mismatchedWindows counts them all
+
+
+def verification_body(verification: Verification | None) -> VerificationBody | None:
+    if verification is None:
+        return None
+    v = verification
+    return VerificationBody(
+        status=v.status,
+        checkedAt=format_timestamp(v.checked_at),
+        windowsChecked=v.windows_checked,
+        windowsSkipped=v.windows_skipped,
+        sourceEvents=v.source_events,
+        storedEvents=v.stored_events,
+        mismatchedWindows=len(v.mismatches),
+        mismatches=[
+            MismatchBody(
+                point=m.point,
+                window=m.window,
+                start=format_timestamp(m.start),
+                end=format_timestamp(m.end),
+                sourceCount=m.source,
+                storedCount=m.stored,
+                duplicates=m.duplicates,
+            )
+            for m in v.mismatches[:MAX_MISMATCHES_LISTED]
+        ],
+        repair=v.repair,
+        repairedChunks=list(v.repaired_units),
+        error=v.error,
+        seconds=round(v.seconds, 3),
     )
 
 

@@ -26,7 +26,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 
 from naia.app.stored import StoredCounter
 from naia.domain.errors import NaiaError
-from naia.domain.model import RequestStatus, WorkUnit
+from naia.domain.model import RequestStatus, Verification, VerificationStatus, WorkUnit
 from naia.orchestrator.views import RequestView
 
 log = logging.getLogger("naia.metrics")
@@ -85,6 +85,19 @@ class BackfillMetrics:
             buckets=CHUNK_BUCKETS,
             registry=r,
         )
+        self.windows_verified = Counter(
+            "naia_verify_windows_verified",
+            "(point, window) pairs a verification found equal to the source's count",
+            registry=r,
+        )
+        self.windows_mismatched = Counter(
+            "naia_verify_windows_mismatched",
+            "(point, window) pairs a verification found different from the source (or doubled)",
+            registry=r,
+        )
+        self.verifications_failed = Counter(
+            "naia_verify_failed", "Verifications that could not complete", registry=r
+        )
         self.pi_request_duration = Histogram(
             "naia_pi_request_duration_seconds",
             "Latency of one request to a PI server (observe_pi_request)",
@@ -113,6 +126,13 @@ class BackfillMetrics:
 
     def on_values_read(self, n: int) -> None:
         self.values_read.inc(n)
+
+    def on_verified(self, verification: Verification) -> None:
+        if verification.status is VerificationStatus.FAILED:
+            self.verifications_failed.inc()
+        mismatched = len(verification.mismatches)
+        self.windows_mismatched.inc(mismatched)
+        self.windows_verified.inc(verification.windows_checked - mismatched)
 
     # Hook for connectors ----------------------------------------------------------------------
     def observe_pi_request(self, connector: str, seconds: float) -> None:

@@ -61,6 +61,16 @@ class OrchestratorSettings(_Section):
     retry_base_delay_s: float = Field(default=0.5, ge=0)
     retry_max_delay_s: float = Field(default=30.0, ge=0)
     rate_limit_values_per_s: float = Field(default=0.0, ge=0)
+    verify_on_complete: bool = Field(
+        default=False, description="verify each request against its source once it completes"
+    )
+    verify_settle_s: float = Field(
+        default=300.0, ge=0, description="windows ending later than this before a check: skipped"
+    )
+    verify_catch_up_s: float = Field(
+        default=120.0, ge=0,
+        description="distributed: how long a mismatch is re-counted while QuestDB catches up",
+    )  # fmt: skip
 
 
 class ApiSettings(_Section):

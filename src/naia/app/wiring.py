@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from naia.app.metrics import BackfillMetrics
 from naia.app.settings import NaiaSettings
 from naia.app.stored import CachedCounter, StoredCounter
 from naia.domain.errors import ConnectorUnavailableError
-from naia.domain.model import ConnectorType
-from naia.domain.ports import ChunkWriter, Source, StateStore
+from naia.domain.model import ConnectorType, WindowGrid
+from naia.domain.ports import ChunkWriter, Source, StateStore, StoreCounter, StoredCounts
 from naia.orchestrator import Orchestrator, OrchestratorConfig, RetryPolicy
 from naia.orchestrator.fleet import FleetOrchestrator
 from naia.planner import Limits
@@ -102,6 +102,9 @@ def orchestrator_config(settings: NaiaSettings) -> OrchestratorConfig:
         limits=Limits(o.max_points, o.max_chunks, o.points_per_unit),
         retry=RetryPolicy(o.retry_attempts, o.retry_base_delay_s, o.retry_max_delay_s),
         rate_limit_values_per_s=o.rate_limit_values_per_s,
+        verify_on_complete=o.verify_on_complete,
+        verify_settle=timedelta(seconds=o.verify_settle_s),
+        verify_catch_up_s=o.verify_catch_up_s if settings.mode == "distributed" else 0.0,
     )
 
 
@@ -132,17 +135,19 @@ def build_runtime(settings: NaiaSettings) -> Runtime:
     if settings.orchestrator.fetchers == "fleet":
         return _fleet_runtime(settings, sources, metrics)
     if settings.mode == "distributed":
-        writer, state, closers, counter = _distributed(settings)
+        writer, state, closers, counter, rows = _distributed(settings)
     else:
-        writer, state, closers, counter = _embedded(settings)
+        writer, state, closers, counter, rows = _embedded(settings)
     orchestrator = Orchestrator(
-        sources, writer, state, orchestrator_config(settings), observer=metrics
+        sources, writer, state, orchestrator_config(settings), observer=metrics, counter=rows
     )
     metrics.watch(orchestrator.requests, counter)
     return Runtime(settings, orchestrator, sources, closers, counter, metrics)
 
 
-_Parts = tuple[ChunkWriter, StateStore, list[Callable[[], None]], StoredCounter | None]
+_Parts = tuple[
+    ChunkWriter, StateStore, list[Callable[[], None]], StoredCounter | None, StoreCounter
+]
 
 
 def _embedded(settings: NaiaSettings) -> _Parts:
@@ -153,11 +158,11 @@ def _embedded(settings: NaiaSettings) -> _Parts:
         memory_limit=settings.store.memory_limit,
         recycle_values=settings.store.recycle_values,
     )
-    return store, store, [store.close], None
+    return store, store, [store.close], None, store
 
 
 def _distributed(settings: NaiaSettings) -> _Parts:
-    from naia.sinks.questdb.client import ensure_table, stored_count
+    from naia.sinks.questdb.client import ensure_table, stored_count, stored_counts
     from naia.stores.kafka.state import KafkaStateStore
     from naia.stores.kafka.writer import KafkaChunkWriter
     from naia.transports.kafka.topics import ensure_topics
@@ -170,4 +175,9 @@ def _distributed(settings: NaiaSettings) -> _Parts:
     def counter(points: tuple[str, ...], start: datetime, end: datetime) -> int:
         return stored_count(settings.questdb, points, start, end)
 
-    return writer, state, [writer.close, state.close], CachedCounter(counter)
+    class _QuestDbRows:
+        def stored_counts(self, points: Sequence[str], grid: WindowGrid) -> StoredCounts:
+            return stored_counts(settings.questdb, points, grid)
+
+    closers = [writer.close, state.close]
+    return writer, state, closers, CachedCounter(counter), _QuestDbRows()

@@ -293,6 +293,9 @@ def _mount_subcommands() -> None:
     app.command("fetch")(fetch)
     from naia.cli.emulator import app as emulator_app
     from naia.cli.services import app as services_app
+    from naia.cli.verify import verify
+
+    app.command("verify")(verify)
 
     app.add_typer(services_app, name="services", help="Start/stop Kafka, QuestDB and Redis")
     app.add_typer(emulator_app, name="emulator", help="Serve the Simulator as a PI Web API")

@@ -3,7 +3,8 @@
     NaiaError
      ├── InvalidRequestError     bad input; names the field (HTTP 400, CLI exit 2)
      ├── NotFoundError           unknown request id (HTTP 404)
-     ├── ConflictError           an Idempotency-Key reused for another request (HTTP 409)
+     ├── ConflictError           an Idempotency-Key reused for another request; a request whose
+     │                           state forbids the operation now, e.g. verify while running (409)
      ├── ConnectorUnavailableError  connector type not installed here (HTTP 400)
      ├── TransientError          marker: worth retrying (timeouts, 429/503, dropped connections;
      │    │                      HTTP 503 with Retry-After when a request meets one)
@@ -41,7 +42,8 @@ class NotFoundError(NaiaError):
 
 
 class ConflictError(NaiaError):
-    """The request contradicts one already made (an Idempotency-Key reused for another body)."""
+    """The request contradicts one already made (an Idempotency-Key reused for another body),
+    or the state of the request it names forbids it now (verify while it runs)."""
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")

@@ -69,6 +69,65 @@ class ChunkCheckpoint:
     completed_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class WindowGrid:
+    """Contiguous half-open windows [start + k·step, start + (k+1)·step), the last one cut at
+    ``end``: a request's chunk windows, the windows a verification compares."""
+
+    start: datetime
+    end: datetime
+    step: timedelta
+
+    @property
+    def count(self) -> int:
+        return -(-(self.end - self.start) // self.step)
+
+    def window(self, index: int) -> tuple[datetime, datetime]:
+        a = self.start + index * self.step
+        return a, min(a + self.step, self.end)
+
+    def windows(self) -> list[tuple[datetime, datetime]]:
+        return [self.window(i) for i in range(self.count)]
+
+
+class VerificationStatus(enum.StrEnum):
+    RUNNING = "Running"
+    VERIFIED = "Verified"
+    MISMATCHED = "Mismatched"
+    REPAIRING = "Repairing"
+    FAILED = "Failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Mismatch:
+    """One (point, window) whose stored rows differ from the source's events."""
+
+    point: str
+    window: int
+    start: datetime
+    end: datetime
+    source: int
+    stored: int
+    duplicates: int
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    """The last comparison of a request's store with its source (and its repair, if any)."""
+
+    status: VerificationStatus
+    checked_at: datetime
+    windows_checked: int = 0
+    windows_skipped: int = 0
+    source_events: int = 0
+    stored_events: int = 0
+    mismatches: tuple[Mismatch, ...] = ()
+    error: str | None = None
+    repair: bool = False
+    repaired_units: tuple[int, ...] = ()
+    seconds: float = 0.0
+
+
 @dataclass(slots=True)
 class RequestRecord:
     """The durable part of a request (what survives a restart besides the checkpoints)."""
@@ -83,6 +142,8 @@ class RequestRecord:
     error: str | None = None
     cancel_requested: bool = False
     idempotency_key: str | None = None
+    verification: Verification | None = None
+    repair_units: set[int] = field(default_factory=set)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
@@ -14,8 +14,12 @@ from naia.domain.model import (
     ChunkWritten,
     ConnectorType,
     RequestRecord,
+    WindowGrid,
     WorkUnit,
 )
+
+PointWindowCounts = Mapping[tuple[str, int], int]
+"""(point, window index) → events; a pair left out counts 0."""
 
 
 class Source(Protocol):
@@ -40,6 +44,31 @@ class RetryCounting(Protocol):
 
     @property
     def retries(self) -> int: ...
+
+
+@runtime_checkable
+class EventCounter(Protocol):
+    """Optional Source capability: the number of recorded events of each point in each window
+    [a, b) of ``grid`` — half-open exactly as ``read`` reads, every event ``read`` would yield
+    (bad and system-state events included). A Source without it is counted by a thin read:
+    ``read`` over the grid, rows bucketed by window (naia.orchestrator.verify)."""
+
+    def count_events(self, points: Sequence[str], grid: WindowGrid) -> PointWindowCounts: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCounts:
+    """What a store holds per (point, window index): rows, and rows whose (ts, source_address,
+    seq) repeats (each copy past the first counts one)."""
+
+    rows: PointWindowCounts
+    duplicates: PointWindowCounts
+
+
+class StoreCounter(Protocol):
+    """Counts a store's rows of ``points`` per window of ``grid`` — one query per call."""
+
+    def stored_counts(self, points: Sequence[str], grid: WindowGrid) -> StoredCounts: ...
 
 
 class ChunkWriter(Protocol):

@@ -6,7 +6,15 @@ from datetime import datetime, timedelta
 
 import msgspec
 
-from naia.domain.model import BackfillSpec, ConnectorType, RequestRecord, RequestStatus
+from naia.domain.model import (
+    BackfillSpec,
+    ConnectorType,
+    Mismatch,
+    RequestRecord,
+    RequestStatus,
+    Verification,
+    VerificationStatus,
+)
 
 
 class _SpecJson(msgspec.Struct, frozen=True):
@@ -15,6 +23,30 @@ class _SpecJson(msgspec.Struct, frozen=True):
     start: datetime
     end: datetime
     chunk_us: int
+
+
+class _MismatchJson(msgspec.Struct, frozen=True, array_like=True):
+    point: str
+    window: int
+    start: datetime
+    end: datetime
+    source: int
+    stored: int
+    duplicates: int
+
+
+class _VerificationJson(msgspec.Struct, frozen=True):
+    status: str
+    checked_at: datetime
+    windows_checked: int = 0
+    windows_skipped: int = 0
+    source_events: int = 0
+    stored_events: int = 0
+    mismatches: list[_MismatchJson] = []
+    error: str | None = None
+    repair: bool = False
+    repaired_units: list[int] = []
+    seconds: float = 0.0
 
 
 class _RecordJson(msgspec.Struct, frozen=True):
@@ -28,6 +60,50 @@ class _RecordJson(msgspec.Struct, frozen=True):
     error: str | None = None
     cancel_requested: bool = False
     idempotency_key: str | None = None
+    verification: _VerificationJson | None = None
+    repair_units: list[int] = []
+
+
+def _verification_to_json(v: Verification | None) -> _VerificationJson | None:
+    if v is None:
+        return None
+    return _VerificationJson(
+        status=v.status.value,
+        checked_at=v.checked_at,
+        windows_checked=v.windows_checked,
+        windows_skipped=v.windows_skipped,
+        source_events=v.source_events,
+        stored_events=v.stored_events,
+        mismatches=[
+            _MismatchJson(m.point, m.window, m.start, m.end, m.source, m.stored, m.duplicates)
+            for m in v.mismatches
+        ],
+        error=v.error,
+        repair=v.repair,
+        repaired_units=list(v.repaired_units),
+        seconds=v.seconds,
+    )
+
+
+def _verification_from_json(v: _VerificationJson | None) -> Verification | None:
+    if v is None:
+        return None
+    return Verification(
+        status=VerificationStatus(v.status),
+        checked_at=v.checked_at,
+        windows_checked=v.windows_checked,
+        windows_skipped=v.windows_skipped,
+        source_events=v.source_events,
+        stored_events=v.stored_events,
+        mismatches=tuple(
+            Mismatch(m.point, m.window, m.start, m.end, m.source, m.stored, m.duplicates)
+            for m in v.mismatches
+        ),
+        error=v.error,
+        repair=v.repair,
+        repaired_units=tuple(v.repaired_units),
+        seconds=v.seconds,
+    )
 
 
 def record_to_json(record: RequestRecord) -> str:
@@ -49,6 +125,8 @@ def record_to_json(record: RequestRecord) -> str:
         error=record.error,
         cancel_requested=record.cancel_requested,
         idempotency_key=record.idempotency_key,
+        verification=_verification_to_json(record.verification),
+        repair_units=sorted(record.repair_units),
     )
     return msgspec.json.encode(body).decode()
 
@@ -73,4 +151,6 @@ def record_from_json(text: str) -> RequestRecord:
         error=body.error,
         cancel_requested=body.cancel_requested,
         idempotency_key=body.idempotency_key,
+        verification=_verification_from_json(body.verification),
+        repair_units=set(body.repair_units),
     )

@@ -1,4 +1,4 @@
-"""Stream data: recorded values of one stream or a streamset, and the Count summary.
+"""Stream data: recorded values of one stream or a streamset (summaries: :mod:`summary`).
 
 Semantics as PI Web API: startTime ``*-1d`` and endTime ``*`` by default, ``boundaryType``
 Inside (values at both ends included), Outside (plus the nearest value before the start and
@@ -29,7 +29,7 @@ from naia.emulator.pitime import (
     resolve_range,
     time_zone,
 )
-from naia.emulator.render import TIMED_VALUE_FIELDS, format_us, json_bytes, timed_values
+from naia.emulator.render import TIMED_VALUE_FIELDS, json_bytes, timed_values
 from naia.emulator.settings import StreamsetLimit
 from naia.emulator.webid import WebIdType
 
@@ -80,31 +80,6 @@ def streamset(emu: Emulator, call: Call) -> Reply:
 
     pairs: list[tuple[str, object]] = [("Links", {}), ("Items", _Raw(streams()))]
     return Reply(200, (), stream=_object(pairs, selection))
-
-
-def summary(emu: Emulator, call: Call, web_id: str) -> Reply:
-    point = emu.resolve_point(web_id)
-    kinds = call.query.get_all("summaryType") or ["Total"]
-    unsupported = [k for k in kinds if k.strip().lower() != "count"]
-    if unsupported:
-        raise ApiError(409, f"summaryType '{unsupported[0]}' is not supported by the emulator.")
-    if call.query.get("filterExpression"):
-        raise ApiError(409, "filterExpression is not supported by the emulator.")
-    start = _time(emu, call.query, "startTime", "*-1d")
-    end = _time(emu, call.query, "endTime", "*")
-    lo, hi = max(0, min(start, end)), min(MAX_US, max(start, end))
-    count = emu.reader.count(point.data_name, lo, hi)
-    value = {
-        "Timestamp": format_us(lo),
-        "Value": count,
-        "UnitsAbbreviation": "",
-        "Good": True,
-        "Questionable": False,
-        "Substituted": False,
-        "Annotated": False,
-    }
-    body = {"Links": {}, "Items": [{"Type": "Count", "Value": value}]}
-    return _json(Selection.parse(call.query.get("selectedFields")).apply(body))
 
 
 Target = tuple[str, EmulatedPoint | ApiError]  # (the WebId as requested, point or failure)

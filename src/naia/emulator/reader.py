@@ -77,12 +77,6 @@ class RecordedReader:
             return take(found, slice(None, None, -1))
         return self._forward(point, lo_us, hi_us + 1, max_count, span)
 
-    def count(self, point: str, start_us: int, end_us: int) -> int:
-        """Events with start <= ts < end."""
-        if end_us <= start_us:
-            return 0
-        return sum(len(block) for block in self._source.events(point, start_us, end_us))
-
     def _first_span(self, point: str, max_count: int) -> int:
         """A window expected to hold ~10 % more than ``max_count`` events."""
         options = self._settings.options_for(point)

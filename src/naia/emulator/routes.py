@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from naia.emulator import batch, data, meta, streams
+from naia.emulator import batch, data, meta, streams, summary
 from naia.emulator.context import Emulator
 from naia.emulator.http import ApiError, Call, Reply, error_reply
 from naia.emulator.settings import EndpointKind
@@ -59,9 +59,7 @@ _TABLE: tuple[tuple[str, str, EndpointKind, Handler], ...] = (
     ("GET", rf"/streams/{_ID}/interpolated/?", _STREAM, streams.interpolated),
     ("GET", rf"/streams/{_ID}/interpolatedattimes/?", _STREAM, streams.interpolated_at_times),
     ("GET", rf"/streams/{_ID}/plot/?", _STREAM, streams.plot),
-    # summary: the Count-only hook below is replaced by naia.emulator.summary (every
-    # summaryType); meta.point_object advertises SummaryData once that is in place
-    ("GET", rf"/streams/{_ID}/summary/?", _STREAM, data.summary),
+    ("GET", rf"/streams/{_ID}/summary/?", _STREAM, summary.stream_summary),
     ("GET", r"/streamsets/recorded/?", _SET, _no_arg(data.streamset)),
     ("GET", r"/streamsets/value/?", _SET, _no_arg(streams.set_value)),
     ("GET", r"/streamsets/end/?", _SET, _no_arg(streams.set_end)),
@@ -74,6 +72,7 @@ _TABLE: tuple[tuple[str, str, EndpointKind, Handler], ...] = (
         _no_arg(streams.set_interpolated_at_times),
     ),
     ("GET", r"/streamsets/plot/?", _SET, _no_arg(streams.set_plot)),
+    ("GET", r"/streamsets/summary/?", _SET, _no_arg(summary.streamset_summary)),
     ("POST", r"/batch/?", EndpointKind.BATCH, _batch),
 )
 ROUTES = tuple(

@@ -26,13 +26,14 @@ class Entry:
     run_units: int = 0
     in_flight_values: int = 0
     retries: int = 0
+    verifying: bool = False
 
     @property
     def status(self) -> RequestStatus:
         return self.record.status
 
     def pending_units(self) -> list[int]:
-        skip = self.done.keys() | self.record.failed_units.keys()
+        skip = (self.done.keys() - self.record.repair_units) | self.record.failed_units.keys()
         return [i for i in range(self.plan.total_units) if i not in skip]
 
     def begin_run(self, clock: float) -> None:
@@ -70,6 +71,7 @@ class Entry:
             retries=self.retries,
             run_values=self.run_values,
             run_seconds=self._run_seconds(clock),
+            verification=record.verification,
         )
 
     def _run_seconds(self, clock: float) -> float | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from naia.domain.model import WorkUnit
+from naia.domain.model import Verification, WorkUnit
 
 
 class Observer(Protocol):
@@ -22,6 +22,9 @@ class Observer(Protocol):
     def on_values_read(self, n: int) -> None:
         """A batch of ``n`` values was read from a source (before it is written)."""
 
+    def on_verified(self, verification: Verification) -> None:
+        """A verification compared a request's store with its source."""
+
 
 class NullObserver:
     """Observes nothing."""
@@ -36,4 +39,7 @@ class NullObserver:
         pass
 
     def on_values_read(self, n: int) -> None:
+        pass
+
+    def on_verified(self, verification: Verification) -> None:
         pass

@@ -17,7 +17,8 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from naia.domain.errors import (
     ConflictError,
@@ -34,9 +35,20 @@ from naia.domain.model import (
     ChunkWritten,
     RequestRecord,
     RequestStatus,
+    Verification,
+    VerificationStatus,
+    WindowGrid,
     WorkUnit,
 )
-from naia.domain.ports import ChunkWriter, RetryCounting, Source, SourceProvider, StateStore
+from naia.domain.ports import (
+    ChunkWriter,
+    RetryCounting,
+    Source,
+    SourceProvider,
+    StateStore,
+    StoreCounter,
+    StoredCounts,
+)
 from naia.kernel.backoff import call_with_retry
 from naia.kernel.bucket import TokenBucket
 from naia.kernel.pump import prefetch
@@ -44,6 +56,7 @@ from naia.orchestrator.entry import Entry
 from naia.orchestrator.observer import NullObserver, Observer
 from naia.orchestrator.retry import RetryPolicy, retry_after
 from naia.orchestrator.throttle import guarded
+from naia.orchestrator.verify import compare, settled_windows, source_counts
 from naia.orchestrator.views import ChunkMap, RequestView, Stats
 from naia.planner import Limits, make_plan
 
@@ -56,6 +69,16 @@ class OrchestratorConfig:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     rate_limit_values_per_s: float = 0.0
     prefetch: int = 2
+    verify_on_complete: bool = False
+    verify_settle: timedelta = timedelta(minutes=5)
+    """Windows ending later than this before a check are skipped: live data may still come."""
+    verify_catch_up_s: float = 0.0
+    """After a run (a repair, or verify_on_complete), how long a mismatch is re-counted in the
+    store before it stands (distributed mode: the ingestion worker writes QuestDB after the
+    chunk's Kafka commit). A verification asked for later does not wait."""
+
+
+_T = TypeVar("_T")
 
 
 def _now() -> datetime:
@@ -64,6 +87,10 @@ def _now() -> datetime:
 
 def _source_retries(source: Source) -> int:
     return source.retries if isinstance(source, RetryCounting) else 0
+
+
+def _failed(reason: str, *, repair: bool) -> Verification:
+    return Verification(VerificationStatus.FAILED, _now(), error=reason, repair=repair)
 
 
 def _fields(unit: WorkUnit) -> dict[str, object]:
@@ -82,7 +109,10 @@ class Orchestrator:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         observer: Observer | None = None,
+        counter: StoreCounter | None = None,
     ) -> None:
+        """``counter`` counts the store's rows for ``verify`` (None: verification unavailable)."""
+        self._counter = counter
         self._sources = sources
         self._writer = writer
         self._state = state
@@ -118,7 +148,11 @@ class Orchestrator:
 
     def _load_entry(self, record: RequestRecord) -> Entry:
         plan = make_plan(record.request_id, record.spec, self._config.limits)
-        done = {c.unit_index: c for c in self._state.checkpoints(record.request_id)}
+        done = {
+            c.unit_index: c
+            for c in self._state.checkpoints(record.request_id)
+            if c.unit_index not in record.repair_units  # a repair not finished: run it again
+        }
         entry = Entry(record=record, plan=plan, done=done)
         with self._lock:
             self._entries[record.request_id] = entry
@@ -258,7 +292,11 @@ class Orchestrator:
         a time, each built on the last. False when ``change`` returned None (nothing to do)."""
         with entry.saving:
             with self._lock:
-                record = change(replace(entry.record, failed_units=dict(entry.record.failed_units)))
+                current = entry.record
+                record = change(
+                    replace(current, failed_units=dict(current.failed_units),
+                            repair_units=set(current.repair_units))
+                )  # fmt: skip
             if record is None:
                 return False
             self._state.save_request(record)
@@ -434,6 +472,14 @@ class Orchestrator:
             )
             entry.run_values += values
             entry.run_units += 1
+            repaired = unit.index in entry.record.repair_units
+        if repaired:  # its checkpoint is in: the repair of this unit is done
+
+            def done(record: RequestRecord) -> RequestRecord:
+                record.repair_units = record.repair_units - {unit.index}
+                return record
+
+            self._persist_until_stored(entry, done)
         seconds = self._clock() - started
         self._observer.on_chunk_done(unit, values, batches, seconds)
         log.debug(
@@ -482,3 +528,161 @@ class Orchestrator:
 
         self._persist_until_stored(entry, finished)
         log.info("%s %s%s", entry.record.request_id, status.value, f": {error}" if error else "")
+        self._after_finish(entry, status)
+
+    # Verification -----------------------------------------------------------------------------
+    def _after_finish(self, entry: Entry, status: RequestStatus) -> None:
+        """Verify again after a repair; verify a completed request when configured to."""
+        last = entry.record.verification
+        repairing = last is not None and last.status is VerificationStatus.REPAIRING
+        if repairing and status is not RequestStatus.COMPLETED:
+            reason = f"repair ended {status.value}: {entry.record.error}"
+            self._save_verification(entry, _failed(reason, repair=True))
+        elif status is RequestStatus.COMPLETED and (repairing or self._config.verify_on_complete):
+            with self._lock:
+                if entry.verifying:  # a verification asked for meanwhile gives the answer
+                    return
+                entry.verifying = True
+            repaired = last.repaired_units if last is not None and repairing else ()
+            self._verify_entry(entry, repair=False, repaired=repaired, catch_up=True)
+
+    def verify(self, request_id: str, *, repair: bool = False) -> Verification:
+        """Compare the request's store with its source now, in the calling thread; with
+        ``repair``, queue the mismatched units again (``run_pending`` or the worker runs them,
+        then verifies again). NotFoundError / ConflictError (running, or verifying)."""
+        entry = self._claim_verify(request_id)
+        return self._verify_entry(entry, repair=repair)
+
+    def start_verify(self, request_id: str, *, repair: bool = False) -> RequestView:
+        """``verify`` on a thread of its own; the result lands in the request's view."""
+        entry = self._claim_verify(request_id)
+        thread = threading.Thread(
+            target=self._verify_entry, args=(entry,), kwargs={"repair": repair},
+            name=f"naia-verify-{request_id[:8]}", daemon=True,
+        )  # fmt: skip
+        thread.start()
+        return self.get(request_id)
+
+    def _claim_verify(self, request_id: str) -> Entry:
+        entry = self._entry(request_id)
+        with self._lock:
+            if self._counter is None:
+                raise ConflictError("requestId", "this installation cannot count its store's rows")
+            if entry.status.is_active:
+                raise ConflictError(
+                    "requestId",
+                    f"request {request_id} is {entry.status.value}: verify it once it has ended",
+                )
+            if entry.verifying:
+                raise ConflictError("requestId", f"request {request_id} is being verified already")
+            entry.verifying = True
+            running = Verification(VerificationStatus.RUNNING, _now(), repair=False)
+            entry.record = replace(entry.record, verification=running)  # shown, not stored
+        return entry
+
+    def _verify_entry(
+        self,
+        entry: Entry,
+        *,
+        repair: bool,
+        repaired: tuple[int, ...] = (),
+        catch_up: bool = False,
+    ) -> Verification:
+        """``catch_up``: writes were just committed (a run ended), so a mismatch is re-counted
+        for up to verify_catch_up_s while the store catches up with them."""
+        with self._lock:
+            entry.verifying = True
+        try:
+            result = self._check(entry, repair, repaired, catch_up)
+            if repair and result.status is VerificationStatus.MISMATCHED:
+                result = self._start_repair(entry, result)
+            self._save_verification(entry, result)
+            return result
+        finally:
+            with self._lock:
+                entry.verifying = False
+
+    def _check(
+        self, entry: Entry, repair: bool, repaired: tuple[int, ...], catch_up: bool
+    ) -> Verification:
+        spec, started = entry.record.spec, self._clock()
+        grid = WindowGrid(spec.start, spec.end, spec.chunk_size)
+        checked_at = _now()
+        settled = settled_windows(grid, checked_at, self._config.verify_settle)
+        assert self._counter is not None
+        try:
+            source = self._sources.open(spec.connector_type)
+            try:
+                wanted = self._with_retry(lambda: source_counts(source, spec.points, grid))
+            finally:
+                source.close()
+            stored = self._with_retry(lambda: self._counter_of(spec.points, grid))
+            result = compare(spec.points, grid, wanted, stored, settled)
+            deadline = self._clock() + (self._config.verify_catch_up_s if catch_up else 0.0)
+            while result.mismatches and self._clock() < deadline:
+                self._sleep(min(1.0, max(0.0, deadline - self._clock())))
+                stored = self._with_retry(lambda: self._counter_of(spec.points, grid))
+                result = compare(spec.points, grid, wanted, stored, settled)
+        except Exception as exc:  # the verification fails; the data is left as it is
+            if not isinstance(exc, NaiaError):
+                log.exception("verification of %s failed unexpectedly", entry.record.request_id)
+            failed = _failed(f"{type(exc).__name__}: {exc}", repair=repair)
+            self._observer.on_verified(failed)
+            log.warning("%s verification failed: %s", entry.record.request_id, failed.error)
+            return failed
+        status = VerificationStatus.MISMATCHED if result.mismatches else VerificationStatus.VERIFIED
+        verification = Verification(
+            status, checked_at, result.windows_checked, result.windows_skipped,
+            result.source_events, result.stored_events, result.mismatches, None, repair,
+            repaired, self._clock() - started,
+        )  # fmt: skip
+        self._observer.on_verified(verification)
+        log.info("%s verification: %s, %d of %d windows differ", entry.record.request_id,
+                 status.value, len(result.mismatches), result.windows_checked)  # fmt: skip
+        return verification
+
+    def _counter_of(self, points: tuple[str, ...], grid: WindowGrid) -> StoredCounts:
+        assert self._counter is not None
+        return self._counter.stored_counts(points, grid)
+
+    def _with_retry(self, call: Callable[[], _T]) -> _T:
+        return call_with_retry(
+            call,
+            attempts=self._config.retry.max_attempts,
+            backoff=self._config.retry.backoff,
+            retry_on=TransientError,
+            sleep=self._sleep,
+            floor=retry_after,
+        )
+
+    def _start_repair(self, entry: Entry, found: Verification) -> Verification:
+        """Queue every unit holding a mismatched (point, window): checkpointed like any unit."""
+        plan = entry.plan
+        group_of = {p: g for g, points in enumerate(plan.groups) for p in points}
+        units = sorted({m.window * len(plan.groups) + group_of[m.point] for m in found.mismatches})
+        repairing = replace(found, status=VerificationStatus.REPAIRING, repaired_units=tuple(units))
+
+        def queued(record: RequestRecord) -> RequestRecord:
+            record.repair_units |= set(units)
+            for index in units:
+                record.failed_units.pop(index, None)  # a failed unit is repaired as well
+            record.status, record.error, record.completed_at = RequestStatus.QUEUED, None, None
+            record.cancel_requested = False
+            record.verification = repairing
+            return record
+
+        self._persist(entry, queued)
+        with self._lock:
+            for index in units:
+                entry.done.pop(index, None)
+            entry.cancel = threading.Event()
+        self._queue.put(entry.record.request_id)
+        log.info("%s: repairing %d chunks", entry.record.request_id, len(units))
+        return repairing
+
+    def _save_verification(self, entry: Entry, verification: Verification) -> None:
+        def verified(record: RequestRecord) -> RequestRecord:
+            record.verification = verification
+            return record
+
+        self._persist_until_stored(entry, verified)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from naia.domain.model import ChunkState, ConnectorType, RequestStatus
+from naia.domain.model import ChunkState, ConnectorType, RequestStatus, Verification
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +34,7 @@ class RequestView:
     retries: int
     run_values: int = 0  # values committed by this process's last run of the request
     run_seconds: float | None = None  # wall time of that run (so far, while running)
+    verification: Verification | None = None
 
     @property
     def point_count(self) -> int:

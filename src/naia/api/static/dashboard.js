@@ -526,6 +526,7 @@
     if (label) $("detail-retry").textContent = label === "Resume" ? "Resume" : "Retry failed chunks";
     $("detail-cancel").hidden = !isActive(req.status);
     renderFailures(req.failedChunkErrors || {});
+    renderVerification(req);
     $("points-count").textContent = fmtInt(req.pointCount);
     $("points-list").textContent = (req.pointAddresses || []).join(", ");
   }
@@ -555,6 +556,39 @@
       list.push(["Stored progress", req.storedProgress == null ? "–" : `${req.storedProgress} %`]);
     }
     return list;
+  }
+
+  function verificationLabel(v) {
+    if (!v) return "not verified";
+    if (v.status === "Verified") return "verified";
+    if (v.status === "Mismatched") return `${fmtInt(v.mismatchedWindows)} windows differ`;
+    if (v.status === "Repairing") return `repairing ${fmtInt(v.repairedChunks.length)} chunks`;
+    if (v.status === "Running") return "verifying…";
+    return "verification failed";
+  }
+
+  function renderVerification(req) {
+    const v = req.verification;
+    const badge = $("verify-state");
+    badge.textContent = verificationLabel(v);
+    badge.dataset.verify = v ? v.status : "none";
+    const busy = v && (v.status === "Running" || v.status === "Repairing");
+    $("detail-verify").hidden = isActive(req.status) || busy;
+    $("detail-repair").hidden = isActive(req.status) || busy || !v || v.status !== "Mismatched";
+    $("verify-summary").textContent = !v ? "Compare the store with the PI server's own counts, per point and window."
+      : v.error ? v.error
+      : `checked ${fmtTs(v.checkedAt)} · ${fmtInt(v.windowsChecked)} point-windows · source ${fmtInt(v.sourceEvents)} events · stored ${fmtInt(v.storedEvents)}`
+        + (v.windowsSkipped ? ` · ${fmtInt(v.windowsSkipped)} skipped (live)` : "");
+    $("verify-mismatches").innerHTML = (v ? v.mismatches : [])
+      .slice(0, 500)
+      .map((m) => `<li><b>${esc(m.point)}</b>${esc(fmtRange(m.start, m.end))} — source ${fmtInt(m.sourceCount)}, stored ${fmtInt(m.storedCount)}${m.duplicates ? `, ${fmtInt(m.duplicates)} doubled` : ""}</li>`)
+      .join("");
+  }
+
+  async function verifyRequest(id, repair) {
+    const short = id.slice(0, 8);
+    const path = `/api/backfill/request/${encodeURIComponent(id)}/verify${repair ? "?repair=true" : ""}`;
+    await command(path, repair ? `Repairing ${short}` : `Verifying ${short}`);
   }
 
   function renderFailures(errors) {
@@ -789,6 +823,8 @@
     $("detail-close").addEventListener("click", closeDetail);
     $("detail-cancel").addEventListener("click", () => state.selected && cancelRequest(state.selected));
     $("detail-retry").addEventListener("click", () => state.selected && retryRequest(state.selected));
+    $("detail-verify").addEventListener("click", () => state.selected && verifyRequest(state.selected, false));
+    $("detail-repair").addEventListener("click", () => state.selected && verifyRequest(state.selected, true));
     $("chunk-map").addEventListener("mousemove", onChunkHover);
     $("chunk-map").addEventListener("mouseleave", () => { $("chunk-tip").hidden = true; });
     window.addEventListener("hashchange", openFromHash);

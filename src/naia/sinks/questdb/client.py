@@ -6,13 +6,16 @@ The writer (ILP over HTTP) is in :mod:`naia.sinks.questdb.sink`.
 from __future__ import annotations
 
 import functools
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 
 from naia.domain.errors import TransientError
-from naia.domain.timeparse import format_timestamp
+from naia.domain.model import WindowGrid
+from naia.domain.ports import StoredCounts
+from naia.domain.timeparse import format_timestamp, to_us
 from naia.sinks.questdb.settings import QuestDbSettings
 
 DDL = """CREATE TABLE IF NOT EXISTS {table} (
@@ -70,3 +73,21 @@ def stored_count(
         f"AND ts >= {_quote(format_timestamp(start))} AND ts < {_quote(format_timestamp(end))}"
     )
     return int(execute(settings, sql)["dataset"][0][0])
+
+
+def stored_counts(
+    settings: QuestDbSettings, points: Sequence[str], grid: WindowGrid
+) -> StoredCounts:
+    """Rows per (point, window of ``grid``) in one query. The table's DEDUP UPSERT KEYS(ts,
+    source_address, seq) keep one row per key, so QuestDB holds no duplicates to count."""
+    names = ", ".join(_quote(p) for p in points)
+    start_us = to_us(grid.start)
+    step_us = grid.step // timedelta(microseconds=1)
+    sql = (
+        f"SELECT source_address, (cast(ts AS long) - {start_us}) / {step_us} w, count() "
+        f"FROM {settings.table} WHERE source_address IN ({names}) "
+        f"AND ts >= {_quote(format_timestamp(grid.start))} "
+        f"AND ts < {_quote(format_timestamp(grid.end))}"
+    )
+    rows = execute(settings, sql)["dataset"]
+    return StoredCounts({(str(p), int(w)): int(n) for p, w, n in rows}, {})

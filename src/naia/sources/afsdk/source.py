@@ -27,12 +27,15 @@ from typing import TypeVar
 
 import pyarrow as pa
 
+from naia.domain.counting import count_rows
 from naia.domain.errors import (
     NaiaError,
     SourceError,
     SourceTransientError,
     UnknownPointError,
 )
+from naia.domain.model import WindowGrid
+from naia.domain.ports import PointWindowCounts
 from naia.domain.schema import point_batch, rebatch
 from naia.domain.timeparse import to_us
 from naia.sources.afsdk import sdk
@@ -87,6 +90,12 @@ class AfSdkSource:
         resolved = self._resolve(points)  # unknown points fail now, before any data moves
         parts = self._batches(resolved, to_us(start), to_us(end))
         return rebatch(parts, self._settings.batch_rows)
+
+    def count_events(self, points: Sequence[str], grid: WindowGrid) -> PointWindowCounts:
+        """A thin read: the bulk RecordedValues of ``read`` over the whole grid, counted per
+        window. ``PIPointList.Summaries`` is not used: with AFCalculationBasis.EventWeighted the
+        AF SDK counts the events at both ends of a single interval (docs/verify.md)."""
+        return count_rows(self.read(points, grid.start, grid.end), points, grid)
 
     def close(self) -> None:
         self._disconnect()

@@ -51,6 +51,9 @@ STREAMSET_FIELDS = ";".join(
     ["Items.WebId", "Items.WebException", "WebException"]
     + [f"Items.Items.{f}" for f in _VALUE_FIELDS]
 )
+# a thin read (verification counts): timestamps only, the rest of each value left out
+THIN_STREAM_FIELDS = "Items.Timestamp;WebException"
+THIN_STREAMSET_FIELDS = "Items.WebId;Items.WebException;WebException;Items.Items.Timestamp"
 
 
 @dataclass(slots=True)
@@ -92,11 +95,14 @@ def read_group(
     streams: Sequence[tuple[str, str]],
     start_us: int,
     end_us: int,
+    *,
+    thin: bool = False,
 ) -> Iterator[pa.RecordBatch]:
-    """Batches of every (point, webid) of ``streams`` over [start_us, end_us), a round trip each."""
+    """Batches of every (point, webid) of ``streams`` over [start_us, end_us), a round trip each.
+    ``thin``: timestamps only (values NaN, flags default) — for counting events."""
     cursors = [Cursor(point, webid, start_us) for point, webid in streams]
     while pending := [c for c in cursors if not c.done]:
-        pages, max_count = _fetch_sized(client, sizer, pending, end_us)
+        pages, max_count = _fetch_sized(client, sizer, pending, end_us, thin)
         batches = [
             advance(c, page, max_count, end_us) for c, page in zip(pending, pages, strict=True)
         ]
@@ -152,23 +158,31 @@ def _move(cursor: Cursor, ts: I64, n: int, max_count: int, *, reached_end: bool)
 
 
 def _fetch_sized(
-    client: PiWebApiClient, sizer: PageSizer, pending: list[Cursor], end_us: int
+    client: PiWebApiClient, sizer: PageSizer, pending: list[Cursor], end_us: int, thin: bool
 ) -> tuple[list[Columns], int]:
     while True:
         size = sizer.current
         try:
-            return fetch(client, pending, size, end_us), size
+            return fetch(client, pending, size, end_us, thin=thin), size
         except PageSizeTooLargeError as exc:
             sizer.lower(size, exc.limit)
 
 
 def fetch(
-    client: PiWebApiClient, pending: list[Cursor], max_count: int, end_us: int
+    client: PiWebApiClient,
+    pending: list[Cursor],
+    max_count: int,
+    end_us: int,
+    *,
+    thin: bool = False,
 ) -> list[Columns]:
     """One round trip: a page of every pending stream, in ``pending`` order."""
     if len({c.start_us for c in pending}) == 1:
-        return _fetch_streamset(client, pending, max_count, end_us)
-    return _fetch_batch(client, pending, max_count, end_us)
+        fields = THIN_STREAMSET_FIELDS if thin else STREAMSET_FIELDS
+        return _fetch_streamset(client, pending, max_count, end_us, fields)
+    return _fetch_batch(
+        client, pending, max_count, end_us, THIN_STREAM_FIELDS if thin else STREAM_FIELDS
+    )
 
 
 def _params(start_us: int, end_us: int, max_count: int, fields: str) -> list[tuple[str, str]]:
@@ -182,10 +196,10 @@ def _params(start_us: int, end_us: int, max_count: int, fields: str) -> list[tup
 
 
 def _fetch_streamset(
-    client: PiWebApiClient, pending: list[Cursor], max_count: int, end_us: int
+    client: PiWebApiClient, pending: list[Cursor], max_count: int, end_us: int, fields: str
 ) -> list[Columns]:
     params = [("webId", c.webid) for c in pending]
-    params += _params(pending[0].start_us, end_us, max_count, STREAMSET_FIELDS)
+    params += _params(pending[0].start_us, end_us, max_count, fields)
     what = "GET /streamsets/recorded"
 
     def decode(body: bytes) -> list[Columns]:
@@ -199,13 +213,13 @@ def _fetch_streamset(
 
 
 def _fetch_batch(
-    client: PiWebApiClient, pending: list[Cursor], max_count: int, end_us: int
+    client: PiWebApiClient, pending: list[Cursor], max_count: int, end_us: int, fields: str
 ) -> list[Columns]:
     requests = {
         str(i): {
             "Method": "GET",
             "Resource": f"{client.base_url}/streams/{c.webid}/recorded?"
-            + urlencode(_params(c.start_us, end_us, max_count, STREAM_FIELDS)),
+            + urlencode(_params(c.start_us, end_us, max_count, fields)),
         }
         for i, c in enumerate(pending)
     }

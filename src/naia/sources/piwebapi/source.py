@@ -20,7 +20,10 @@ from types import TracebackType
 import httpx
 import pyarrow as pa
 
+from naia.domain.counting import count_rows
 from naia.domain.errors import SourceError, UnknownPointError
+from naia.domain.model import WindowGrid
+from naia.domain.ports import PointWindowCounts
 from naia.domain.timeparse import to_us
 from naia.kernel.groups import groups
 from naia.kernel.pump import pump
@@ -84,6 +87,21 @@ class PiWebApiSource:
             for group in groups(streams, self._settings.points_per_request)
         ]
         return fan_out(tasks, self._settings.max_concurrency)
+
+    def count_events(self, points: Sequence[str], grid: WindowGrid) -> PointWindowCounts:
+        """A thin read: the recorded values of [grid.start, grid.end) with their timestamps
+        only (``selectedFields``), paged exactly as ``read`` pages, counted per window. The
+        summary (``summaryType=Count``) is not used: AVEVA documents EventWeighted counts as
+        closed at both ends for one interval (see docs/verify.md)."""
+        start_us, end_us = to_us(grid.start), to_us(grid.end)
+        if not points or end_us <= start_us:
+            return {}
+        streams = self._streams(points)
+        tasks: list[Task] = [
+            partial(read_group, self._client, self._sizer, group, start_us, end_us, thin=True)
+            for group in groups(streams, self._settings.points_per_request)
+        ]
+        return count_rows(fan_out(tasks, self._settings.max_concurrency), points, grid)
 
     def close(self) -> None:
         self._client.close()

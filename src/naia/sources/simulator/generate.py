@@ -63,6 +63,31 @@ def slot_count(options: PointOptions, start_us: int, end_us: int) -> int:
 
 def generate(point: PointDef, options: PointOptions, start_us: int, end_us: int) -> Events:
     """Events of ``point`` with start_us <= ts < end_us."""
+    slots, ts, dup = _timestamps(point, options, start_us, end_us)
+    return _values(point, options, slots, ts, dup)
+
+
+def is_regular(options: PointOptions) -> bool:
+    """One event on every interval boundary: its counts are arithmetic."""
+    return not options.irregular and options.same_timestamp_rate == 0
+
+
+def event_times(
+    point: PointDef, options: PointOptions, start_us: int, end_us: int
+) -> npt.NDArray[np.int64]:
+    """The timestamps of ``generate``'s events (same-timestamp events repeated), no values."""
+    return _timestamps(point, options, start_us, end_us)[1]
+
+
+def regular_count(options: PointOptions, start_us: int, end_us: int) -> int:
+    """Events of a regular point in [start_us, end_us): the interval boundaries inside it."""
+    interval = int(options.interval_seconds * US_PER_S)
+    return max(0, -(-end_us // interval) - -(-start_us // interval))
+
+
+def _timestamps(
+    point: PointDef, options: PointOptions, start_us: int, end_us: int
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
     interval = int(options.interval_seconds * US_PER_S)
     if options.irregular:
         slots = np.arange(start_us // interval, -(-end_us // interval), dtype=np.int64)
@@ -78,7 +103,7 @@ def generate(point: PointDef, options: PointOptions, start_us: int, end_us: int)
         slots, ts, dup = _duplicate(point.seed, slots, ts, options.same_timestamp_rate)
     else:
         dup = np.zeros(slots.shape[0], dtype=bool)
-    return _values(point, options, slots, ts, dup)
+    return slots, ts, dup
 
 
 def _offsets(seed: int, slots: npt.NDArray[np.int64], interval: int) -> npt.NDArray[np.int64]:
