@@ -90,8 +90,9 @@ def _fleet_runtime(
         )
     writer, state, board, closers, counter = build_fleet_parts(settings)
     orchestrator = FleetOrchestrator(
-        sources, writer, state, board, orchestrator_config(settings), observer=metrics
-    )
+        sources, writer, state, board, orchestrator_config(settings), observer=metrics,
+        counter=QuestDbRows(settings),
+    )  # fmt: skip
     metrics.watch(orchestrator.requests, counter)
     return Runtime(settings, orchestrator, sources, closers, counter, metrics)
 
@@ -161,8 +162,20 @@ def _embedded(settings: NaiaSettings) -> _Parts:
     return store, store, [store.close], None, store
 
 
+class QuestDbRows:
+    """The store's rows per (point, window) for verification, in QuestDB."""
+
+    def __init__(self, settings: NaiaSettings) -> None:
+        self._settings = settings.questdb
+
+    def stored_counts(self, points: Sequence[str], grid: WindowGrid) -> StoredCounts:
+        from naia.sinks.questdb.client import stored_counts
+
+        return stored_counts(self._settings, points, grid)
+
+
 def _distributed(settings: NaiaSettings) -> _Parts:
-    from naia.sinks.questdb.client import ensure_table, stored_count, stored_counts
+    from naia.sinks.questdb.client import ensure_table, stored_count
     from naia.stores.kafka.state import KafkaStateStore
     from naia.stores.kafka.writer import KafkaChunkWriter
     from naia.transports.kafka.topics import ensure_topics
@@ -175,9 +188,5 @@ def _distributed(settings: NaiaSettings) -> _Parts:
     def counter(points: tuple[str, ...], start: datetime, end: datetime) -> int:
         return stored_count(settings.questdb, points, start, end)
 
-    class _QuestDbRows:
-        def stored_counts(self, points: Sequence[str], grid: WindowGrid) -> StoredCounts:
-            return stored_counts(settings.questdb, points, grid)
-
     closers = [writer.close, state.close]
-    return writer, state, closers, CachedCounter(counter), _QuestDbRows()
+    return writer, state, closers, CachedCounter(counter), QuestDbRows(settings)
