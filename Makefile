@@ -8,7 +8,7 @@ SEED_POINTS := SINUSOID,CDT158,SINUSOIDU
 
 .PHONY: install demo lint unit test chromium services-up services-down bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml src/naia/sources/piwebapi/_items.c
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev,distributed]'

@@ -40,7 +40,7 @@ from naia.sources.piwebapi.decode import (
     BatchResponse,
     Columns,
     StreamValues,
-    columns,
+    stream_columns,
 )
 
 log = logging.getLogger(__name__)
@@ -251,7 +251,7 @@ def _stream(values: StreamValues, point: str, what: str) -> Columns:
         if values.WebException.StatusCode == 404:
             raise UnknownPointError([point])
         raise_for_web_exception(values.WebException, f"{what} for {point}")
-    return columns(values.Items)
+    return stream_columns(values.Items)
 
 
 def _content_message(content: StreamValues | str | None) -> str:

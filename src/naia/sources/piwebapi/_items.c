@@ -1,0 +1,753 @@
+/* PI Web API ``Items`` arrays of TimedValues → column buffers, without a Python object a value.
+ *
+ * ``decode(buffer)`` reads one JSON array of TimedValue objects (the ``Items`` of
+ * ``/streams/{id}/recorded`` or of one stream of ``/streamsets/recorded``) and returns
+ * ``(n, ts_us, value, good, questionable, substituted, annotated, rare, states)``:
+ *
+ * - ``ts_us``: n little-endian int64, µs since the epoch (``...Z`` timestamps with 0-9
+ *   fractional digits; digits past the µs are floored away, as the Arrow cast + floor does);
+ * - ``value``: n float64 (numbers as JSON states them, correctly rounded; true/false → 1/0;
+ *   states, strings and nulls → NaN);
+ * - ``good`` .. ``annotated``: n bytes 0/1 (Good defaults to 1, the others to 0);
+ * - ``rare``: whether any Questionable/Substituted/Annotated is true;
+ * - ``states``: None when no value is a state or a string, else ``(validity, offsets, data)``,
+ *   the three buffers of an Arrow string array (the state's ``Name`` or the string).
+ *
+ * It returns None — and the caller decodes the array the per-value way, which gives the exact
+ * result or the exact error — for anything outside that common shape: another timestamp form
+ * (an offset, a space), a string with escapes or invalid UTF-8, a value of another JSON type,
+ * a flag that is not a bool, a number out of range, a missing Timestamp, malformed JSON.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    char *data;
+    size_t len;
+    size_t cap;
+} Buf;
+
+static int buf_reserve(Buf *b, size_t extra) {
+    if (b->len + extra <= b->cap) {
+        return 0;
+    }
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + extra) {
+        cap *= 2;
+    }
+    char *grown = realloc(b->data, cap);
+    if (grown == NULL) {
+        return -1;
+    }
+    b->data = grown;
+    b->cap = cap;
+    return 0;
+}
+
+static int buf_put(Buf *b, const void *src, size_t n) {
+    if (buf_reserve(b, n) < 0) {
+        return -1;
+    }
+    memcpy(b->data + b->len, src, n);
+    b->len += n;
+    return 0;
+}
+
+typedef struct {
+    const unsigned char *p;
+    const unsigned char *end;
+} Cur;
+
+static inline void ws(Cur *c) {
+    while (c->p < c->end && (*c->p == ' ' || *c->p == '\n' || *c->p == '\r' || *c->p == '\t')) {
+        c->p++;
+    }
+}
+
+/* A string without escapes: [*s, *s + *n). 0 on success, -1 when it is not one. */
+static int plain_string(Cur *c, const unsigned char **s, size_t *n) {
+    if (c->p >= c->end || *c->p != '"') {
+        return -1;
+    }
+    const unsigned char *start = ++c->p;
+    const unsigned char *q = memchr(start, '"', (size_t)(c->end - start));
+    if (q == NULL) {
+        return -1;
+    }
+    for (const unsigned char *r = start; r < q; r++) {
+        if (*r == '\\' || *r < 0x20) {
+            return -1;
+        }
+    }
+    *s = start;
+    *n = (size_t)(q - start);
+    c->p = q + 1;
+    return 0;
+}
+
+static int utf8_valid(const unsigned char *s, size_t n) {
+    size_t i = 0;
+    while (i < n) {
+        unsigned char b = s[i];
+        if (b < 0x80) {
+            i++;
+            continue;
+        }
+        size_t k;
+        uint32_t cp;
+        if ((b & 0xE0) == 0xC0) {
+            k = 1;
+            cp = b & 0x1F;
+        } else if ((b & 0xF0) == 0xE0) {
+            k = 2;
+            cp = b & 0x0F;
+        } else if ((b & 0xF8) == 0xF0) {
+            k = 3;
+            cp = b & 0x07;
+        } else {
+            return 0;
+        }
+        if (i + k >= n) {
+            return 0;
+        }
+        for (size_t j = 1; j <= k; j++) {
+            if ((s[i + j] & 0xC0) != 0x80) {
+                return 0;
+            }
+            cp = (cp << 6) | (s[i + j] & 0x3F);
+        }
+        if ((k == 1 && cp < 0x80) || (k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) ||
+            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
+            return 0;
+        }
+        i += k + 1;
+    }
+    return 1;
+}
+
+static int literal(Cur *c, const char *word, size_t n) {
+    if ((size_t)(c->end - c->p) < n || memcmp(c->p, word, n) != 0) {
+        return -1;
+    }
+    c->p += n;
+    return 0;
+}
+
+/* true/false → 1/0; anything else → -1. */
+static int boolean(Cur *c) {
+    if (literal(c, "true", 4) == 0) {
+        return 1;
+    }
+    if (literal(c, "false", 5) == 0) {
+        return 0;
+    }
+    return -1;
+}
+
+static const double POW10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                               1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                               1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+
+/* A JSON number → double, correctly rounded (exact fast path, else strtod on a copy).
+ * ``integer`` is set when it has neither fraction nor exponent. 0 on success, -1 otherwise. */
+static int number(Cur *c, double *out, int *integer) {
+    const unsigned char *s = c->p, *p = c->p, *e = c->end;
+    int neg = 0;
+    uint64_t mant = 0;
+    int digits = 0, scale = 0;
+    if (p < e && *p == '-') {
+        neg = 1;
+        p++;
+    }
+    if (p >= e || *p < '0' || *p > '9') {
+        return -1;
+    }
+    if (*p == '0') {
+        p++;
+    } else {
+        while (p < e && *p >= '0' && *p <= '9') {
+            if (digits < 19) {
+                mant = mant * 10 + (uint64_t)(*p - '0');
+                if (mant) {
+                    digits++;
+                }
+            } else {
+                digits = 99;
+            }
+            p++;
+        }
+    }
+    *integer = 1;
+    if (p < e && *p == '.') {
+        *integer = 0;
+        p++;
+        if (p >= e || *p < '0' || *p > '9') {
+            return -1;
+        }
+        while (p < e && *p >= '0' && *p <= '9') {
+            if (digits < 19) {
+                mant = mant * 10 + (uint64_t)(*p - '0');
+                if (mant) {
+                    digits++;
+                }
+                scale--;
+            } else {
+                digits = 99;
+            }
+            p++;
+        }
+    }
+    int exp10 = 0;
+    if (p < e && (*p == 'e' || *p == 'E')) {
+        *integer = 0;
+        p++;
+        int eneg = 0;
+        if (p < e && (*p == '+' || *p == '-')) {
+            eneg = *p == '-';
+            p++;
+        }
+        if (p >= e || *p < '0' || *p > '9') {
+            return -1;
+        }
+        while (p < e && *p >= '0' && *p <= '9') {
+            if (exp10 < 100000) {
+                exp10 = exp10 * 10 + (*p - '0');
+            }
+            p++;
+        }
+        if (eneg) {
+            exp10 = -exp10;
+        }
+    }
+    c->p = p;
+    int total = scale + exp10;
+    if (digits <= 15 && mant < ((uint64_t)1 << 53) && total >= -22 && total <= 22) {
+        double v = (double)mant;
+        v = total < 0 ? v / POW10[-total] : v * POW10[total];
+        *out = neg ? -v : v;
+        return 0;
+    }
+    size_t n = (size_t)(p - s);
+    char tmp[128];
+    if (n >= sizeof tmp) {
+        return -1;
+    }
+    memcpy(tmp, s, n);
+    tmp[n] = '\0';
+    double v = strtod(tmp, NULL);
+    if (!isfinite(v)) {
+        return -1; /* out of range: the per-value path says so */
+    }
+    *out = v;
+    return 0;
+}
+
+static int skip_value(Cur *c, int depth);
+
+static int skip_string(Cur *c) {
+    if (c->p >= c->end || *c->p != '"') {
+        return -1;
+    }
+    c->p++;
+    while (c->p < c->end) {
+        unsigned char ch = *c->p++;
+        if (ch == '"') {
+            return 0;
+        }
+        if (ch == '\\') {
+            if (c->p >= c->end) {
+                return -1;
+            }
+            c->p++;
+        } else if (ch < 0x20) {
+            return -1;
+        }
+    }
+    return -1;
+}
+
+static int skip_value(Cur *c, int depth) {
+    double d;
+    int integer;
+    if (depth > 64) {
+        return -1;
+    }
+    ws(c);
+    if (c->p >= c->end) {
+        return -1;
+    }
+    switch (*c->p) {
+    case '"':
+        return skip_string(c);
+    case 't':
+        return literal(c, "true", 4);
+    case 'f':
+        return literal(c, "false", 5);
+    case 'n':
+        return literal(c, "null", 4);
+    case '[':
+    case '{': {
+        unsigned char close = *c->p == '[' ? ']' : '}';
+        int object = close == '}';
+        c->p++;
+        ws(c);
+        if (c->p < c->end && *c->p == close) {
+            c->p++;
+            return 0;
+        }
+        for (;;) {
+            if (object) {
+                ws(c);
+                if (skip_string(c) < 0) {
+                    return -1;
+                }
+                ws(c);
+                if (c->p >= c->end || *c->p != ':') {
+                    return -1;
+                }
+                c->p++;
+            }
+            if (skip_value(c, depth + 1) < 0) {
+                return -1;
+            }
+            ws(c);
+            if (c->p >= c->end) {
+                return -1;
+            }
+            if (*c->p == ',') {
+                c->p++;
+                continue;
+            }
+            if (*c->p == close) {
+                c->p++;
+                return 0;
+            }
+            return -1;
+        }
+    }
+    default:
+        return number(c, &d, &integer);
+    }
+}
+
+static int key_is(const unsigned char *k, size_t n, const char *name) {
+    size_t m = strlen(name);
+    return n == m && memcmp(k, name, m) == 0;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+    y -= m <= 2;
+    const int64_t era = (y >= 0 ? y : y - 399) / 400;
+    const unsigned yoe = (unsigned)(y - era * 400);
+    const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static int digits_at(const unsigned char *s, int n, int *out) {
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return -1;
+        }
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+/* "YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z" → µs since the epoch; -1 for any other form. */
+static int timestamp(const unsigned char *s, size_t n, int64_t *out) {
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int y, mo, d, h, mi, se;
+    if (n < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' ||
+        s[n - 1] != 'Z') {
+        return -1;
+    }
+    if (digits_at(s, 4, &y) || digits_at(s + 5, 2, &mo) || digits_at(s + 8, 2, &d) ||
+        digits_at(s + 11, 2, &h) || digits_at(s + 14, 2, &mi) || digits_at(s + 17, 2, &se)) {
+        return -1;
+    }
+    if (y < 1 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || se > 59) {
+        return -1;
+    }
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (d > mdays[mo - 1] + (mo == 2 && leap)) {
+        return -1;
+    }
+    int64_t micro = 0;
+    if (n > 20) {
+        size_t frac = n - 21; /* between '.' and 'Z' */
+        if (s[19] != '.' || frac < 1 || frac > 9) {
+            return -1;
+        }
+        for (size_t i = 0; i < frac; i++) {
+            unsigned char ch = s[20 + i];
+            if (ch < '0' || ch > '9') {
+                return -1;
+            }
+            if (i < 6) {
+                micro = micro * 10 + (ch - '0');
+            }
+        }
+        for (size_t i = frac; i < 6; i++) {
+            micro *= 10;
+        }
+    }
+    int64_t days = days_from_civil(y, (unsigned)mo, (unsigned)d);
+    *out = ((days * 86400 + h * 3600 + mi * 60 + se) * 1000000) + micro;
+    return 0;
+}
+
+typedef struct {
+    Buf ts, value, good, quest, subst, annot, validity, offsets, data;
+    Py_ssize_t n;
+    int rare;
+    int states;
+} Out;
+
+static void out_free(Out *o) {
+    free(o->ts.data);
+    free(o->value.data);
+    free(o->good.data);
+    free(o->quest.data);
+    free(o->subst.data);
+    free(o->annot.data);
+    free(o->validity.data);
+    free(o->offsets.data);
+    free(o->data.data);
+}
+
+/* Record a state name for value ``i`` (earlier values get null slots first). */
+static int put_state(Out *o, Py_ssize_t i, const unsigned char *s, size_t len) {
+    if (!utf8_valid(s, len)) {
+        return -1;
+    }
+    if (!o->states) {
+        /* first state: the values before it are nulls */
+        o->states = 1;
+        int32_t zero = 0;
+        if (buf_put(&o->offsets, &zero, 4) < 0) {
+            return -1;
+        }
+    }
+    /* pad offsets for nulls up to i */
+    while ((Py_ssize_t)(o->offsets.len / 4) < i + 1) {
+        int32_t last = (int32_t)o->data.len;
+        if (buf_put(&o->offsets, &last, 4) < 0) {
+            return -1;
+        }
+    }
+    if (o->data.len + len > INT32_MAX || buf_put(&o->data, s, len) < 0) {
+        return -1;
+    }
+    int32_t end = (int32_t)o->data.len;
+    if (buf_put(&o->offsets, &end, 4) < 0) {
+        return -1;
+    }
+    size_t byte = (size_t)(i / 8);
+    if (o->validity.len <= byte) {
+        size_t grow = byte + 1 - o->validity.len;
+        if (buf_reserve(&o->validity, grow) < 0) {
+            return -1;
+        }
+        memset(o->validity.data + o->validity.len, 0, grow);
+        o->validity.len = byte + 1;
+    }
+    o->validity.data[byte] |= (char)(1u << (i % 8));
+    return 0;
+}
+
+/* The state object {"Name": str, "Value": int|null, "IsSystem": bool}: its name. */
+static int state_object(Cur *c, const unsigned char **name, size_t *len) {
+    static const unsigned char empty[] = "";
+    *name = empty;
+    *len = 0;
+    c->p++; /* '{' */
+    ws(c);
+    if (c->p < c->end && *c->p == '}') {
+        c->p++;
+        return 0;
+    }
+    for (;;) {
+        const unsigned char *k;
+        size_t kn;
+        ws(c);
+        if (plain_string(c, &k, &kn) < 0) {
+            return -1;
+        }
+        ws(c);
+        if (c->p >= c->end || *c->p != ':') {
+            return -1;
+        }
+        c->p++;
+        ws(c);
+        if (key_is(k, kn, "Name")) {
+            if (plain_string(c, name, len) < 0) {
+                return -1;
+            }
+        } else if (key_is(k, kn, "Value")) {
+            if (literal(c, "null", 4) < 0) {
+                double d;
+                int integer;
+                const unsigned char *s = c->p;
+                if (number(c, &d, &integer) < 0 || !integer || c->p - s > 18) {
+                    return -1;
+                }
+            }
+        } else if (key_is(k, kn, "IsSystem")) {
+            if (boolean(c) < 0) {
+                return -1;
+            }
+        } else if (skip_value(c, 1) < 0) {
+            return -1;
+        }
+        ws(c);
+        if (c->p >= c->end) {
+            return -1;
+        }
+        if (*c->p == ',') {
+            c->p++;
+            continue;
+        }
+        if (*c->p == '}') {
+            c->p++;
+            return 0;
+        }
+        return -1;
+    }
+}
+
+/* One TimedValue object; appends one row to every column. */
+static int timed_value(Cur *c, Out *o) {
+    int64_t ts = 0;
+    int have_ts = 0;
+    double value = NAN;
+    unsigned char good = 1, quest = 0, subst = 0, annot = 0;
+    const unsigned char *state = NULL;
+    size_t state_len = 0;
+    ws(c);
+    if (c->p >= c->end || *c->p != '{') {
+        return -1;
+    }
+    c->p++;
+    ws(c);
+    if (c->p < c->end && *c->p == '}') {
+        return -1; /* no Timestamp */
+    }
+    for (;;) {
+        const unsigned char *k;
+        size_t kn;
+        ws(c);
+        if (plain_string(c, &k, &kn) < 0) {
+            return -1;
+        }
+        ws(c);
+        if (c->p >= c->end || *c->p != ':') {
+            return -1;
+        }
+        c->p++;
+        ws(c);
+        if (c->p >= c->end) {
+            return -1;
+        }
+        if (key_is(k, kn, "Timestamp")) {
+            const unsigned char *s;
+            size_t n;
+            if (plain_string(c, &s, &n) < 0 || timestamp(s, n, &ts) < 0) {
+                return -1;
+            }
+            have_ts = 1;
+        } else if (key_is(k, kn, "Value")) {
+            unsigned char ch = *c->p;
+            state = NULL;
+            value = NAN;
+            if (ch == '{') {
+                if (state_object(c, &state, &state_len) < 0) {
+                    return -1;
+                }
+            } else if (ch == '"') {
+                if (plain_string(c, &state, &state_len) < 0) {
+                    return -1;
+                }
+            } else if (ch == 'n') {
+                if (literal(c, "null", 4) < 0) {
+                    return -1;
+                }
+            } else if (ch == 't' || ch == 'f') {
+                int b = boolean(c);
+                if (b < 0) {
+                    return -1;
+                }
+                value = b;
+            } else {
+                int integer;
+                if (number(c, &value, &integer) < 0) {
+                    return -1;
+                }
+            }
+        } else if (key_is(k, kn, "Good")) {
+            int b = boolean(c);
+            if (b < 0) {
+                return -1;
+            }
+            good = (unsigned char)b;
+        } else if (key_is(k, kn, "Questionable")) {
+            int b = boolean(c);
+            if (b < 0) {
+                return -1;
+            }
+            quest = (unsigned char)b;
+        } else if (key_is(k, kn, "Substituted")) {
+            int b = boolean(c);
+            if (b < 0) {
+                return -1;
+            }
+            subst = (unsigned char)b;
+        } else if (key_is(k, kn, "Annotated")) {
+            int b = boolean(c);
+            if (b < 0) {
+                return -1;
+            }
+            annot = (unsigned char)b;
+        } else if (skip_value(c, 1) < 0) {
+            return -1;
+        }
+        ws(c);
+        if (c->p >= c->end) {
+            return -1;
+        }
+        if (*c->p == ',') {
+            c->p++;
+            continue;
+        }
+        if (*c->p == '}') {
+            c->p++;
+            break;
+        }
+        return -1;
+    }
+    if (!have_ts) {
+        return -1;
+    }
+    if (state != NULL && put_state(o, o->n, state, state_len) < 0) {
+        return -1;
+    }
+    if (buf_put(&o->ts, &ts, 8) < 0 || buf_put(&o->value, &value, 8) < 0 ||
+        buf_put(&o->good, &good, 1) < 0 || buf_put(&o->quest, &quest, 1) < 0 ||
+        buf_put(&o->subst, &subst, 1) < 0 || buf_put(&o->annot, &annot, 1) < 0) {
+        return -1;
+    }
+    o->rare |= quest | subst | annot;
+    o->n++;
+    return 0;
+}
+
+static int items(Cur *c, Out *o) {
+    ws(c);
+    if (c->p >= c->end || *c->p != '[') {
+        return -1;
+    }
+    c->p++;
+    ws(c);
+    if (c->p < c->end && *c->p == ']') {
+        c->p++;
+    } else {
+        for (;;) {
+            if (timed_value(c, o) < 0) {
+                return -1;
+            }
+            ws(c);
+            if (c->p >= c->end) {
+                return -1;
+            }
+            if (*c->p == ',') {
+                c->p++;
+                continue;
+            }
+            if (*c->p == ']') {
+                c->p++;
+                break;
+            }
+            return -1;
+        }
+    }
+    ws(c);
+    return c->p == c->end ? 0 : -1;
+}
+
+static PyObject *as_bytes(Buf *b) {
+    return PyBytes_FromStringAndSize(b->data ? b->data : "", (Py_ssize_t)b->len);
+}
+
+static PyObject *states_tuple(Out *o) {
+    if (!o->states) {
+        Py_RETURN_NONE;
+    }
+    /* trailing nulls: offsets up to n, validity bytes up to ceil(n / 8) */
+    while ((Py_ssize_t)(o->offsets.len / 4) < o->n + 1) {
+        int32_t last = (int32_t)o->data.len;
+        if (buf_put(&o->offsets, &last, 4) < 0) {
+            return PyErr_NoMemory();
+        }
+    }
+    size_t bytes = (size_t)((o->n + 7) / 8);
+    if (o->validity.len < bytes) {
+        size_t grow = bytes - o->validity.len;
+        if (buf_reserve(&o->validity, grow) < 0) {
+            return PyErr_NoMemory();
+        }
+        memset(o->validity.data + o->validity.len, 0, grow);
+        o->validity.len = bytes;
+    }
+    return Py_BuildValue("(NNN)", as_bytes(&o->validity), as_bytes(&o->offsets),
+                         as_bytes(&o->data));
+}
+
+static PyObject *decode(PyObject *self, PyObject *arg) {
+    (void)self;
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) {
+        return NULL;
+    }
+    Out o;
+    memset(&o, 0, sizeof o);
+    Cur c = {(const unsigned char *)view.buf, (const unsigned char *)view.buf + view.len};
+    int failed;
+    Py_BEGIN_ALLOW_THREADS;
+    failed = items(&c, &o);
+    Py_END_ALLOW_THREADS;
+    PyBuffer_Release(&view);
+    if (failed) {
+        out_free(&o);
+        Py_RETURN_NONE;
+    }
+    PyObject *states = states_tuple(&o);
+    PyObject *result = NULL;
+    if (states != NULL) {
+        result = Py_BuildValue("(nNNNNNNON)", o.n, as_bytes(&o.ts), as_bytes(&o.value),
+                               as_bytes(&o.good), as_bytes(&o.quest), as_bytes(&o.subst),
+                               as_bytes(&o.annot), o.rare ? Py_True : Py_False, states);
+    }
+    out_free(&o);
+    return result;
+}
+
+static PyMethodDef METHODS[] = {
+    {"decode", decode, METH_O,
+     "decode(items) -> tuple | None: one JSON array of TimedValues as column buffers."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef MODULE = {
+    PyModuleDef_HEAD_INIT, "_items", "PI Web API Items arrays → column buffers.", -1, METHODS,
+    NULL, NULL, NULL, NULL,
+};
+
+PyMODINIT_FUNC PyInit__items(void) { return PyModule_Create(&MODULE); }
