@@ -21,6 +21,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -153,6 +154,13 @@ static const double POW10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                                1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
                                1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
 
+#if LDBL_MANT_DIG == 64
+static const long double POW10L[] = {
+    1e0L,  1e1L,  1e2L,  1e3L,  1e4L,  1e5L,  1e6L,  1e7L,  1e8L,  1e9L,
+    1e10L, 1e11L, 1e12L, 1e13L, 1e14L, 1e15L, 1e16L, 1e17L, 1e18L, 1e19L,
+    1e20L, 1e21L, 1e22L, 1e23L, 1e24L, 1e25L, 1e26L, 1e27L};
+#endif
+
 /* A JSON number → double, correctly rounded (exact fast path, else strtod on a copy).
  * ``integer`` is set when it has neither fraction nor exponent. 0 on success, -1 otherwise. */
 static int number(Cur *c, double *out, int *integer) {
@@ -226,12 +234,30 @@ static int number(Cur *c, double *out, int *integer) {
     }
     c->p = p;
     int total = scale + exp10;
-    if (digits <= 15 && mant < ((uint64_t)1 << 53) && total >= -22 && total <= 22) {
+    if (digits <= 19 && mant < ((uint64_t)1 << 53) && total >= -22 && total <= 22) {
+        /* mantissa and power of ten both exact doubles: one correctly rounded operation */
         double v = (double)mant;
         v = total < 0 ? v / POW10[-total] : v * POW10[total];
         *out = neg ? -v : v;
         return 0;
     }
+#if LDBL_MANT_DIG == 64
+    if (digits <= 19 && total >= -27 && total <= 27) {
+        /* up to 19 digits: exact in a 64-bit mantissa, as is 10^27; one correctly rounded
+         * extended operation, then to double — exact unless the extended result lies at a
+         * hair from a midpoint between two doubles (then strtod decides) */
+        long double v = (long double)mant;
+        v = total < 0 ? v / POW10L[-total] : v * POW10L[total];
+        uint64_t bits;
+        memcpy(&bits, &v, sizeof bits);
+        unsigned low = (unsigned)(bits & 0x7FF);
+        if (low < 0x3FF || low > 0x401) {
+            double d = (double)v;
+            *out = neg ? -d : d;
+            return 0;
+        }
+    }
+#endif
     size_t n = (size_t)(p - s);
     char tmp[128];
     if (n >= sizeof tmp) {
