@@ -221,9 +221,11 @@ def _engine_wall(run: Run) -> float:
 # --- files -----------------------------------------------------------------------------------
 
 
-def write_json(report: Report, stamp: str, quick: bool) -> Path:
+def write_json(report: Report, stamp: str, quick: bool, partial: bool = False) -> Path:
+    """``latest.json`` + a timestamped copy; quick runs and runs of some sections only
+    (``BENCH_ONLY``) get their own prefix, so ``latest.json`` stays the last full run."""
     RESULTS.mkdir(parents=True, exist_ok=True)
-    prefix = "quick-" if quick else ""
+    prefix = "quick-" if quick else "partial-" if partial else ""
     body = json.dumps(report.as_dict(), indent=2, ensure_ascii=False) + "\n"
     latest = RESULTS / f"{prefix}latest.json"
     tmp = latest.with_suffix(".json.tmp")

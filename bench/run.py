@@ -602,7 +602,7 @@ def main(argv: list[str] | None = None) -> int:
     rep.meta["duration_s"] = round(time.monotonic() - began, 1)
     report.evaluate(rep)
     stamp = now.strftime("%Y%m%dT%H%M%SZ")
-    path = report.write_json(rep, stamp, plan.quick)
+    path = report.write_json(rep, stamp, plan.quick, partial=bool(args.only))
     bench.log(f"results: {path}")
     if not plan.quick and not args.no_docs and not args.only:
         report.update_doc(rep)

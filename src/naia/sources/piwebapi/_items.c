@@ -33,7 +33,7 @@ typedef struct {
     size_t cap;
 } Buf;
 
-static int buf_reserve(Buf *b, size_t extra) {
+static inline int buf_reserve(Buf *b, size_t extra) {
     if (b->len + extra <= b->cap) {
         return 0;
     }
@@ -50,7 +50,7 @@ static int buf_reserve(Buf *b, size_t extra) {
     return 0;
 }
 
-static int buf_put(Buf *b, const void *src, size_t n) {
+static inline int buf_put(Buf *b, const void *src, size_t n) {
     if (buf_reserve(b, n) < 0) {
         return -1;
     }
@@ -71,24 +71,25 @@ static inline void ws(Cur *c) {
 }
 
 /* A string without escapes: [*s, *s + *n). 0 on success, -1 when it is not one. */
-static int plain_string(Cur *c, const unsigned char **s, size_t *n) {
-    if (c->p >= c->end || *c->p != '"') {
+static inline int plain_string(Cur *c, const unsigned char **s, size_t *n) {
+    const unsigned char *p = c->p, *e = c->end;
+    if (p >= e || *p != '"') {
         return -1;
     }
-    const unsigned char *start = ++c->p;
-    const unsigned char *q = memchr(start, '"', (size_t)(c->end - start));
-    if (q == NULL) {
-        return -1;
-    }
-    for (const unsigned char *r = start; r < q; r++) {
-        if (*r == '\\' || *r < 0x20) {
+    const unsigned char *start = ++p;
+    for (; p < e; p++) {
+        unsigned char ch = *p;
+        if (ch == '"') {
+            *s = start;
+            *n = (size_t)(p - start);
+            c->p = p + 1;
+            return 0;
+        }
+        if (ch == '\\' || ch < 0x20) {
             return -1;
         }
     }
-    *s = start;
-    *n = (size_t)(q - start);
-    c->p = q + 1;
-    return 0;
+    return -1;
 }
 
 static int utf8_valid(const unsigned char *s, size_t n) {
@@ -131,7 +132,7 @@ static int utf8_valid(const unsigned char *s, size_t n) {
     return 1;
 }
 
-static int literal(Cur *c, const char *word, size_t n) {
+static inline int literal(Cur *c, const char *word, size_t n) {
     if ((size_t)(c->end - c->p) < n || memcmp(c->p, word, n) != 0) {
         return -1;
     }
@@ -140,7 +141,7 @@ static int literal(Cur *c, const char *word, size_t n) {
 }
 
 /* true/false → 1/0; anything else → -1. */
-static int boolean(Cur *c) {
+static inline int boolean(Cur *c) {
     if (literal(c, "true", 4) == 0) {
         return 1;
     }
@@ -361,10 +362,8 @@ static int skip_value(Cur *c, int depth) {
     }
 }
 
-static int key_is(const unsigned char *k, size_t n, const char *name) {
-    size_t m = strlen(name);
-    return n == m && memcmp(k, name, m) == 0;
-}
+/* ``k``/``n`` spell ``name`` (a literal: its length is known when compiling). */
+#define key_is(k, n, name) ((n) == sizeof(name) - 1 && memcmp((k), (name), sizeof(name) - 1) == 0)
 
 /* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil). */
 static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
@@ -747,7 +746,12 @@ static PyObject *decode(PyObject *self, PyObject *arg) {
     Cur c = {(const unsigned char *)view.buf, (const unsigned char *)view.buf + view.len};
     int failed;
     Py_BEGIN_ALLOW_THREADS;
-    failed = items(&c, &o);
+    /* room for the rows a body of this size usually holds (~50+ bytes a value): few regrowths */
+    size_t rows = (size_t)view.len / 48 + 16;
+    failed = buf_reserve(&o.ts, rows * 8) || buf_reserve(&o.value, rows * 8) ||
+             buf_reserve(&o.good, rows) || buf_reserve(&o.quest, rows) ||
+             buf_reserve(&o.subst, rows) || buf_reserve(&o.annot, rows);
+    failed = failed || items(&c, &o);
     Py_END_ALLOW_THREADS;
     PyBuffer_Release(&view);
     if (failed) {
