@@ -549,6 +549,15 @@ static int state_object(Cur *c, const unsigned char **name, size_t *len) {
     }
 }
 
+/* A TimedValue's keys in the order PI Web API writes them, each with its quotes and colon. */
+enum { K_TIMESTAMP, K_VALUE, K_GOOD, K_QUESTIONABLE, K_SUBSTITUTED, K_ANNOTATED, N_KEYS };
+#define KEY(name) {"\"" name "\":", sizeof(name) + 2}
+static const struct {
+    const char *text;
+    size_t len;
+} KEYS[N_KEYS] = {KEY("Timestamp"),    KEY("Value"),       KEY("Good"),
+                  KEY("Questionable"), KEY("Substituted"), KEY("Annotated")};
+
 /* One TimedValue object; appends one row to every column. */
 static int timed_value(Cur *c, Out *o) {
     int64_t ts = 0;
@@ -566,30 +575,48 @@ static int timed_value(Cur *c, Out *o) {
     if (c->p < c->end && *c->p == '}') {
         return -1; /* no Timestamp */
     }
+    int expect = 0; /* the key PI Web API sends next, in its own order */
     for (;;) {
-        const unsigned char *k;
-        size_t kn;
+        const unsigned char *k = NULL;
+        size_t kn = 0;
+        int key = -1;
         ws(c);
-        if (plain_string(c, &k, &kn) < 0) {
-            return -1;
+        if (expect < N_KEYS && (size_t)(c->end - c->p) > KEYS[expect].len &&
+            memcmp(c->p, KEYS[expect].text, KEYS[expect].len) == 0) {
+            key = expect; /* the common case: the next key in order, quotes and colon at once */
+            c->p += KEYS[expect].len;
+        } else {
+            if (plain_string(c, &k, &kn) < 0) {
+                return -1;
+            }
+            ws(c);
+            if (c->p >= c->end || *c->p != ':') {
+                return -1;
+            }
+            c->p++;
         }
-        ws(c);
-        if (c->p >= c->end || *c->p != ':') {
-            return -1;
-        }
-        c->p++;
         ws(c);
         if (c->p >= c->end) {
             return -1;
         }
-        if (key_is(k, kn, "Timestamp")) {
+        if (key < 0) {
+            key = key_is(k, kn, "Timestamp")      ? K_TIMESTAMP
+                  : key_is(k, kn, "Value")        ? K_VALUE
+                  : key_is(k, kn, "Good")         ? K_GOOD
+                  : key_is(k, kn, "Questionable") ? K_QUESTIONABLE
+                  : key_is(k, kn, "Substituted")  ? K_SUBSTITUTED
+                  : key_is(k, kn, "Annotated")    ? K_ANNOTATED
+                                                  : N_KEYS;
+        }
+        expect = key + 1;
+        if (key == K_TIMESTAMP) {
             const unsigned char *s;
             size_t n;
             if (plain_string(c, &s, &n) < 0 || timestamp(s, n, &ts) < 0) {
                 return -1;
             }
             have_ts = 1;
-        } else if (key_is(k, kn, "Value")) {
+        } else if (key == K_VALUE) {
             unsigned char ch = *c->p;
             state = NULL;
             value = NAN;
@@ -617,25 +644,25 @@ static int timed_value(Cur *c, Out *o) {
                     return -1;
                 }
             }
-        } else if (key_is(k, kn, "Good")) {
+        } else if (key == K_GOOD) {
             int b = boolean(c);
             if (b < 0) {
                 return -1;
             }
             good = (unsigned char)b;
-        } else if (key_is(k, kn, "Questionable")) {
+        } else if (key == K_QUESTIONABLE) {
             int b = boolean(c);
             if (b < 0) {
                 return -1;
             }
             quest = (unsigned char)b;
-        } else if (key_is(k, kn, "Substituted")) {
+        } else if (key == K_SUBSTITUTED) {
             int b = boolean(c);
             if (b < 0) {
                 return -1;
             }
             subst = (unsigned char)b;
-        } else if (key_is(k, kn, "Annotated")) {
+        } else if (key == K_ANNOTATED) {
             int b = boolean(c);
             if (b < 0) {
                 return -1;
