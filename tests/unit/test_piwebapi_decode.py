@@ -358,3 +358,76 @@ def test_without_the_compiled_module_every_page_goes_the_per_value_way(
     monkeypatch.setattr(decode, "_items", None)
     assert decode._fast_columns(raw) is None
     assert stream_columns(raw).state.to_pylist() == ["Active"]
+
+
+_VALUES = (
+    '{"Timestamp":"2020-01-01T00:00:00Z","Value":1.5,"Good":true,"Questionable":false,'
+    '"Substituted":false,"Annotated":false},'
+    '{"Timestamp":"2020-01-01T00:00:01.1234567Z","Value":{"Name":"Shutdown","Value":254,'
+    '"IsSystem":true},"Good":false,"Questionable":true,"Substituted":false,"Annotated":false}'
+)
+
+
+def test_a_plain_streamset_body_is_read_in_one_pass_like_msgspec_reads_it() -> None:
+    body = (
+        '{"Links":{},"Items":[{"WebId":"A","Name":"x","Path":"\\\\\\\\s\\\\x","Items":['
+        + _VALUES
+        + '],"UnitsAbbreviation":"","WebException":null},{"WebId":"B","Items":[]},'
+        '{"Items":[' + _VALUES + "]}]}"
+    ).encode()
+    fast = decode.streamset_columns(body)
+    assert fast is not None
+    reference = STREAMSET.decode(body).Items
+    assert [webid for webid, _ in fast] == ["A", "B", None]
+    for (_, cols), stream in zip(fast, reference, strict=True):
+        _same(cols, stream_columns(stream.Items))
+    assert fast[0][1].state.to_pylist() == [None, "Shutdown"]
+
+
+def test_a_batch_body_of_plain_recorded_reads_is_read_in_one_pass() -> None:
+    body = (
+        '{"0":{"Status":200,"Headers":{"Content-Type":"application/json"},"Content":{"Items":['
+        + _VALUES
+        + ']}},"1":{"Content":{"Items":[],"Links":{}},"Status":200}}'
+    ).encode()
+    fast = decode.batch_columns(body)
+    assert fast is not None
+    reference = BATCH.decode(body)
+    assert sorted(fast) == ["0", "1"]
+    for name, cols in fast.items():
+        content = reference[name].Content
+        assert isinstance(content, StreamValues)
+        _same(cols, stream_columns(content.Items))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"Items":[],"WebException":{"StatusCode":502,"Errors":["x"]}}',
+        '{"Items":[{"WebId":"A","Items":[],"WebException":{"StatusCode":404}}]}',
+        '{"Items":[{"WebId":"A","Items":[],"Errors":["no"]}]}',
+        '{"Items":[{"WebId":"A","Items":[{"Timestamp":"2020-01-01T00:00:00+01:00","Value":1}]}]}',
+        '{"Items":[{"WebId":"A","Items":[]}],"Items":[]}',
+        '{"Items":[{"WebId":"A","Items":[',
+        '{"Items":[{"WebId":"A","Items":[]}]} trailing',
+    ],
+)
+def test_streamset_bodies_outside_the_plain_shape_are_left_to_msgspec(body: str) -> None:
+    """The one-pass reader declines: the caller decodes with msgspec, which reports exactly."""
+    assert decode.streamset_columns(body.encode()) is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"0":{"Status":503,"Content":{"Errors":["busy"]}}}',
+        '{"0":{"Status":200,"Content":"parent failed"}}',
+        '{"0":{"Status":200}}',
+        '{"0":{"Status":2000,"Content":{"Items":[]}}}',
+        '{"0":{"Status":200,"Content":{"Items":[]}},"0":{"Status":200,"Content":{"Items":[]}}}',
+        '{"0":{"Status":200,"Content":{"Items":[],"WebException":{"StatusCode":500}}}}',
+        '{"Items":[]}',
+    ],
+)
+def test_batch_bodies_outside_the_plain_shape_are_left_to_msgspec(body: str) -> None:
+    assert decode.batch_columns(body.encode()) is None

@@ -17,6 +17,12 @@
  * result or the exact error — for anything outside that common shape: another timestamp form
  * (an offset, a space), a string with escapes or invalid UTF-8, a value of another JSON type,
  * a flag that is not a bool, a number out of range, a missing Timestamp, malformed JSON.
+ *
+ * ``streamset(body)`` and ``batch(body)`` read a whole ``/streamsets/recorded`` or ``POST /batch``
+ * body in the same pass: ``[(WebId or sub-request name or None, tuple as above), ...]`` in body
+ * order, or None for anything but the plain success shape (a WebException, Errors or Message
+ * that is not null, a sub-response status other than 200, a missing Content, a repeated key,
+ * an Items array ``decode`` would refuse): the caller then decodes the body with msgspec.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -701,7 +707,8 @@ static int timed_value(Cur *c, Out *o) {
     return 0;
 }
 
-static int items(Cur *c, Out *o) {
+/* One array of TimedValues; leaves the cursor after its ']'. */
+static int items_array(Cur *c, Out *o) {
     ws(c);
     if (c->p >= c->end || *c->p != '[') {
         return -1;
@@ -729,6 +736,238 @@ static int items(Cur *c, Out *o) {
             }
             return -1;
         }
+    }
+    return 0;
+}
+
+static int out_reserve(Out *o, size_t bytes) {
+    /* room for the rows a body of this size usually holds (~50+ bytes a value): few regrowths */
+    size_t rows = bytes / 48 + 16;
+    return buf_reserve(&o->ts, rows * 8) || buf_reserve(&o->value, rows * 8) ||
+           buf_reserve(&o->good, rows) || buf_reserve(&o->quest, rows) ||
+           buf_reserve(&o->subst, rows) || buf_reserve(&o->annot, rows);
+}
+
+/* The whole buffer is one array of TimedValues. */
+static int items(Cur *c, Out *o) {
+    if (out_reserve(o, (size_t)(c->end - c->p)) || items_array(c, o)) {
+        return -1;
+    }
+    ws(c);
+    return c->p == c->end ? 0 : -1;
+}
+
+/* --- envelopes: a streamset body, a batch body ---------------------------------------------
+ * Only the plain success shape is read here; any WebException, Errors or Message that is not
+ * null, a status other than 200, a missing Content, a repeated key: -1, and the caller decodes
+ * the body with msgspec, which reports it exactly. */
+
+typedef struct {
+    Out out;
+    const unsigned char *key; /* WebId (streamset) or the sub-request's name (batch) */
+    size_t key_len;
+    int has_key;
+} Stream;
+
+typedef struct {
+    Stream *items;
+    size_t n, cap;
+} Streams;
+
+static void streams_free(Streams *s) {
+    for (size_t i = 0; i < s->n; i++) {
+        out_free(&s->items[i].out);
+    }
+    free(s->items);
+}
+
+static Stream *streams_add(Streams *s) {
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 16;
+        Stream *grown = realloc(s->items, cap * sizeof *grown);
+        if (grown == NULL) {
+            return NULL;
+        }
+        s->items = grown;
+        s->cap = cap;
+    }
+    Stream *st = &s->items[s->n++];
+    memset(st, 0, sizeof *st);
+    return st;
+}
+
+/* Calls ``member(c, key, len, ctx)`` for each member of an object, the cursor on its value. */
+typedef int (*Member)(Cur *c, const unsigned char *k, size_t kn, void *ctx);
+
+static int object(Cur *c, Member member, void *ctx) {
+    ws(c);
+    if (c->p >= c->end || *c->p != '{') {
+        return -1;
+    }
+    c->p++;
+    ws(c);
+    if (c->p < c->end && *c->p == '}') {
+        c->p++;
+        return 0;
+    }
+    for (;;) {
+        const unsigned char *k;
+        size_t kn;
+        ws(c);
+        if (plain_string(c, &k, &kn) < 0) {
+            return -1;
+        }
+        ws(c);
+        if (c->p >= c->end || *c->p != ':') {
+            return -1;
+        }
+        c->p++;
+        ws(c);
+        if (member(c, k, kn, ctx) < 0) {
+            return -1;
+        }
+        ws(c);
+        if (c->p >= c->end) {
+            return -1;
+        }
+        if (*c->p == ',') {
+            c->p++;
+            continue;
+        }
+        if (*c->p == '}') {
+            c->p++;
+            return 0;
+        }
+        return -1;
+    }
+}
+
+static int null_or_bail(Cur *c) { return literal(c, "null", 4); }
+
+typedef struct {
+    Stream *st;
+    int seen_items, seen_webid;
+    size_t hint;
+} StreamCtx;
+
+static int stream_member(Cur *c, const unsigned char *k, size_t kn, void *ctx) {
+    StreamCtx *x = ctx;
+    if (key_is(k, kn, "Items")) {
+        if (x->seen_items++ || out_reserve(&x->st->out, x->hint)) {
+            return -1;
+        }
+        return items_array(c, &x->st->out);
+    }
+    if (key_is(k, kn, "WebId")) {
+        if (x->seen_webid++) {
+            return -1;
+        }
+        if (literal(c, "null", 4) == 0) {
+            return 0;
+        }
+        x->st->has_key = 1;
+        return plain_string(c, &x->st->key, &x->st->key_len);
+    }
+    if (key_is(k, kn, "WebException") || key_is(k, kn, "Errors") || key_is(k, kn, "Message")) {
+        return null_or_bail(c);
+    }
+    return skip_value(c, 1);
+}
+
+static int stream_object(Cur *c, Stream *st, size_t hint) {
+    StreamCtx x = {st, 0, 0, hint};
+    return object(c, stream_member, &x);
+}
+
+typedef struct {
+    Streams *streams;
+    int seen_items;
+    size_t hint;
+} SetCtx;
+
+static int streamset_member(Cur *c, const unsigned char *k, size_t kn, void *ctx) {
+    SetCtx *x = ctx;
+    if (key_is(k, kn, "WebException")) {
+        return null_or_bail(c);
+    }
+    if (!key_is(k, kn, "Items")) {
+        return skip_value(c, 1);
+    }
+    if (x->seen_items++ || c->p >= c->end || *c->p != '[') {
+        return -1;
+    }
+    c->p++;
+    ws(c);
+    if (c->p < c->end && *c->p == ']') {
+        c->p++;
+        return 0;
+    }
+    for (;;) {
+        Stream *st = streams_add(x->streams);
+        if (st == NULL || stream_object(c, st, x->hint) < 0) {
+            return -1;
+        }
+        ws(c);
+        if (c->p >= c->end) {
+            return -1;
+        }
+        if (*c->p == ',') {
+            c->p++;
+            ws(c);
+            continue;
+        }
+        if (*c->p == ']') {
+            c->p++;
+            return 0;
+        }
+        return -1;
+    }
+}
+
+typedef struct {
+    Stream *st;
+    int status_ok, seen_status, seen_content;
+    size_t hint;
+} SubCtx;
+
+static int sub_member(Cur *c, const unsigned char *k, size_t kn, void *ctx) {
+    SubCtx *x = ctx;
+    if (key_is(k, kn, "Status")) {
+        if (x->seen_status++ || literal(c, "200", 3) < 0) {
+            return -1;
+        }
+        x->status_ok = c->p < c->end && (*c->p < '0' || *c->p > '9') && *c->p != '.' &&
+                       *c->p != 'e' && *c->p != 'E';
+        return x->status_ok ? 0 : -1;
+    }
+    if (key_is(k, kn, "Content")) {
+        if (x->seen_content++) {
+            return -1;
+        }
+        return stream_object(c, x->st, x->hint);
+    }
+    return skip_value(c, 1);
+}
+
+static int batch_member(Cur *c, const unsigned char *k, size_t kn, void *ctx) {
+    SetCtx *x = ctx;
+    Stream *st = streams_add(x->streams);
+    if (st == NULL) {
+        return -1;
+    }
+    st->key = k;
+    st->key_len = kn;
+    st->has_key = 1;
+    SubCtx sub = {st, 0, 0, 0, x->hint};
+    if (object(c, sub_member, &sub) < 0 || !sub.status_ok || !sub.seen_content) {
+        return -1;
+    }
+    return 0;
+}
+
+static int whole(Cur *c, Member member, SetCtx *x) {
+    if (object(c, member, x) < 0) {
+        return -1;
     }
     ws(c);
     return c->p == c->end ? 0 : -1;
@@ -762,6 +1001,16 @@ static PyObject *states_tuple(Out *o) {
                          as_bytes(&o->data));
 }
 
+static PyObject *out_tuple(Out *o) {
+    PyObject *states = states_tuple(o);
+    if (states == NULL) {
+        return NULL;
+    }
+    return Py_BuildValue("(nNNNNNNON)", o->n, as_bytes(&o->ts), as_bytes(&o->value),
+                         as_bytes(&o->good), as_bytes(&o->quest), as_bytes(&o->subst),
+                         as_bytes(&o->annot), o->rare ? Py_True : Py_False, states);
+}
+
 static PyObject *decode(PyObject *self, PyObject *arg) {
     (void)self;
     Py_buffer view;
@@ -773,32 +1022,75 @@ static PyObject *decode(PyObject *self, PyObject *arg) {
     Cur c = {(const unsigned char *)view.buf, (const unsigned char *)view.buf + view.len};
     int failed;
     Py_BEGIN_ALLOW_THREADS;
-    /* room for the rows a body of this size usually holds (~50+ bytes a value): few regrowths */
-    size_t rows = (size_t)view.len / 48 + 16;
-    failed = buf_reserve(&o.ts, rows * 8) || buf_reserve(&o.value, rows * 8) ||
-             buf_reserve(&o.good, rows) || buf_reserve(&o.quest, rows) ||
-             buf_reserve(&o.subst, rows) || buf_reserve(&o.annot, rows);
-    failed = failed || items(&c, &o);
+    failed = items(&c, &o);
     Py_END_ALLOW_THREADS;
     PyBuffer_Release(&view);
     if (failed) {
         out_free(&o);
         Py_RETURN_NONE;
     }
-    PyObject *states = states_tuple(&o);
-    PyObject *result = NULL;
-    if (states != NULL) {
-        result = Py_BuildValue("(nNNNNNNON)", o.n, as_bytes(&o.ts), as_bytes(&o.value),
-                               as_bytes(&o.good), as_bytes(&o.quest), as_bytes(&o.subst),
-                               as_bytes(&o.annot), o.rare ? Py_True : Py_False, states);
-    }
+    PyObject *result = out_tuple(&o);
     out_free(&o);
     return result;
+}
+
+/* ``streamset(body)`` / ``batch(body)``: [(WebId or name or None, columns tuple), ...]. */
+static PyObject *envelope(PyObject *arg, Member member) {
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0) {
+        return NULL;
+    }
+    Streams streams = {NULL, 0, 0};
+    Cur c = {(const unsigned char *)view.buf, (const unsigned char *)view.buf + view.len};
+    SetCtx x = {&streams, 0, 0};
+    int failed;
+    Py_BEGIN_ALLOW_THREADS;
+    x.hint = 4096; /* per stream: grown as it fills */
+    failed = whole(&c, member, &x);
+    Py_END_ALLOW_THREADS;
+    PyObject *result = NULL;
+    if (failed) {
+        result = Py_None;
+        Py_INCREF(result);
+    } else {
+        result = PyList_New((Py_ssize_t)streams.n);
+        for (size_t i = 0; result != NULL && i < streams.n; i++) {
+            Stream *st = &streams.items[i];
+            PyObject *key = st->has_key ? PyUnicode_DecodeUTF8((const char *)st->key,
+                                                               (Py_ssize_t)st->key_len, NULL)
+                                        : (Py_INCREF(Py_None), Py_None);
+            PyObject *cols = key != NULL ? out_tuple(&st->out) : NULL;
+            PyObject *pair = cols != NULL ? Py_BuildValue("(NN)", key, cols) : NULL;
+            if (pair == NULL) {
+                Py_XDECREF(key);
+                Py_CLEAR(result);
+                break;
+            }
+            PyList_SET_ITEM(result, (Py_ssize_t)i, pair);
+        }
+    }
+    streams_free(&streams);
+    PyBuffer_Release(&view);
+    return result;
+}
+
+static PyObject *streamset(PyObject *self, PyObject *arg) {
+    (void)self;
+    return envelope(arg, streamset_member);
+}
+
+static PyObject *batch(PyObject *self, PyObject *arg) {
+    (void)self;
+    return envelope(arg, batch_member);
 }
 
 static PyMethodDef METHODS[] = {
     {"decode", decode, METH_O,
      "decode(items) -> tuple | None: one JSON array of TimedValues as column buffers."},
+    {"streamset", streamset, METH_O,
+     "streamset(body) -> [(WebId | None, tuple)] | None: a /streamsets/recorded body."},
+    {"batch", batch, METH_O,
+     "batch(body) -> [(name, tuple)] | None: a /batch body of recorded sub-requests, all 200."},
     {NULL, NULL, 0, NULL},
 };
 

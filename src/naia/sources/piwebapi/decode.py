@@ -177,12 +177,37 @@ def stream_columns(items: msgspec.Raw) -> Columns:
     return fast if fast is not None else columns(ITEMS.decode(items))
 
 
+def streamset_columns(body: bytes) -> list[tuple[str | None, Columns]] | None:
+    """(WebId, columns) of every stream of a plain ``/streamsets/recorded`` body, read in C in
+    one pass; None when the module is not built or the body is not the plain success shape
+    (any WebException, Errors, Message, an array it does not read exactly): decode it with
+    ``STREAMSET`` then."""
+    if _items is None:
+        return None
+    decoded = _items.streamset(body)
+    return None if decoded is None else [(key, _columns_of(cols)) for key, cols in decoded]
+
+
+def batch_columns(body: bytes) -> dict[str, Columns] | None:
+    """Columns of every sub-request of a ``POST /batch`` body whose sub-responses are all 200
+    recorded reads, by name; None otherwise (decode it with ``BATCH`` then)."""
+    if _items is None:
+        return None
+    decoded = _items.batch(body)
+    if decoded is None:
+        return None
+    out = {key: _columns_of(cols) for key, cols in decoded if key is not None}
+    return out if len(out) == len(decoded) else None
+
+
 def _fast_columns(items: msgspec.Raw) -> Columns | None:
     if _items is None:
         return None
     decoded = _items.decode(items)
-    if decoded is None:
-        return None
+    return None if decoded is None else _columns_of(decoded)
+
+
+def _columns_of(decoded: _items.Decoded) -> Columns:
     n, ts_us, value, good, questionable, substituted, annotated, rare, states = decoded
     if rare:
         flags = tuple(
