@@ -94,9 +94,9 @@ def test_chunked_backfill_equals_one_read_of_realistic_data(
     orch.run_pending()
     assert orch.get(request_id).status is RequestStatus.COMPLETED
     expected = read_table(SimulatorSource(settings), points, DAY_START, DAY_END)
-    cur = store.cursor()
-    actual = cur.sql("SELECT * FROM point_data ORDER BY source_address, ts, seq").to_arrow_table()
-    cur.close()
+    with store.session() as cur:
+        sql = "SELECT * FROM point_data ORDER BY source_address, ts, seq"
+        actual = cur.sql(sql).to_arrow_table()
     assert actual.num_rows == expected.num_rows
     for name in ("seq", "value", "state", "good"):
         assert actual[name].to_pylist() == expected[name].to_pylist(), name
@@ -126,3 +126,29 @@ def test_memory_limit_is_applied_and_can_be_left_to_duckdb(tmp_path: Path) -> No
     reader.close()
     assert limited == "45.7 MiB"  # DuckDB reports 48 MB in MiB
     assert default != limited
+
+
+def test_the_store_reopens_its_database_as_it_grows_and_loses_nothing(tmp_path: Path) -> None:
+    """DuckDB holds every written row group's metadata while open: the store reopens the
+    database after ``recycle_values`` values (never under a session in use) and every chunk,
+    checkpoint and request record is still there, read through the new connection."""
+    settings = SimulatorSettings(batch_rows=500)
+    store = DuckDbStore(tmp_path / "grow.duckdb", recycle_values=2_000)
+    points = ("SINUSOID", "SIM.5")
+    connections = set()
+    orch = Orchestrator(Provider(SimulatorSource(settings)), store, store)
+    request_id = orch.submit(
+        BackfillSpec(ConnectorType.SIMULATOR, points, DAY_START, DAY_END, timedelta(hours=4))
+    ).request_id
+    with store.session() as held:  # a reader holds a session: no reopen under it
+        first = id(store._con)
+        orch.run_pending()
+        connections.add(id(store._con))
+        assert held.execute("SELECT count(*) FROM naia_checkpoints").fetchone() == (6,)
+    assert connections == {first}
+    assert id(store._con) != first  # reopened once the session ended (2,880 values > 2,000)
+    assert orch.get(request_id).status is RequestStatus.COMPLETED
+    assert len(store.checkpoints(request_id)) == 6
+    assert [r.request_id for r in store.load_requests()] == [request_id]
+    with store.session() as cur:
+        assert cur.execute("SELECT count(*) FROM point_data").fetchone() == (2 * 1440,)

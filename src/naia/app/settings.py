@@ -36,6 +36,12 @@ class StoreSettings(_Section):
         pattern=r"^\d+(\.\d+)?\s*(B|KB|MB|GB|KiB|MiB|GiB)$",
         description="DuckDB's memory_limit: writes stream through it, queries spill past it",
     )
+    recycle_values: int = Field(
+        default=20_000_000,
+        gt=0,
+        description="reopen the database after this many values written: DuckDB keeps every "
+        "row group's metadata in memory while open, and memory must not grow with the store",
+    )
 
 
 class OrchestratorSettings(_Section):
@@ -52,6 +58,9 @@ class ApiSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=5052, gt=0, lt=65536)
     url: str = "http://127.0.0.1:5052"
+    max_body_bytes: int = Field(
+        default=1 << 20, gt=0, description="a larger request body is a 413, refused unread"
+    )
 
 
 class IngestSettings(_Section):

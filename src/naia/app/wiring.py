@@ -127,7 +127,11 @@ _Parts = tuple[ChunkWriter, StateStore, list[Callable[[], None]], StoredCounter 
 def _embedded(settings: NaiaSettings) -> _Parts:
     from naia.stores.duckdb import DuckDbStore
 
-    store = DuckDbStore(settings.store.path, memory_limit=settings.store.memory_limit)
+    store = DuckDbStore(
+        settings.store.path,
+        memory_limit=settings.store.memory_limit,
+        recycle_values=settings.store.recycle_values,
+    )
     return store, store, [store.close], None
 
 

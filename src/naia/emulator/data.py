@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import tzinfo
-from typing import Any
 
 from naia.emulator import values as vals
 from naia.emulator.catalog import EmulatedPoint
@@ -56,7 +55,7 @@ def recorded(emu: Emulator, call: Call, web_id: str) -> Reply:
     units = point.definition.units
     if call.web_exception:
         return _json(_stream_exception(emu, {"Links": {}, "UnitsAbbreviation": units}))
-    pairs: list[tuple[str, Any]] = [("Links", {})]
+    pairs: list[tuple[str, object]] = [("Links", {})]
     pairs.append(("Items", _Raw(_items(emu, point, rng, selection.child("Items")))))
     pairs.append(("UnitsAbbreviation", units))
     return Reply(200, list(_object(pairs, selection)))
@@ -79,7 +78,7 @@ def streamset(emu: Emulator, call: Call) -> Reply:
             yield from reader.stream(target, index == failed)
         yield b"]"
 
-    pairs: list[tuple[str, Any]] = [("Links", {}), ("Items", _Raw(streams()))]
+    pairs: list[tuple[str, object]] = [("Links", {}), ("Items", _Raw(streams()))]
     return Reply(200, (), stream=_object(pairs, selection))
 
 
@@ -141,7 +140,7 @@ def sort_streams(targets: list[Target], query: Query) -> list[Target]:
 
 def stream_head(
     emu: Emulator, base: str, point: EmulatedPoint, kind: WebIdType
-) -> list[tuple[str, Any]]:
+) -> list[tuple[str, object]]:
     web_id = emu.point_web_id(point, kind)
     return [
         ("WebId", web_id),
@@ -151,9 +150,9 @@ def stream_head(
     ]
 
 
-def failed_stream(web_id: str, error: ApiError, body: str = "Items") -> dict[str, Any]:
+def failed_stream(web_id: str, error: ApiError, body: str = "Items") -> dict[str, object]:
     """A streamset item whose stream could not be read: the failure in its WebException."""
-    content: Any = [] if body == "Items" else None
+    content: list[object] | None = [] if body == "Items" else None
     return {
         "WebId": web_id,
         "Links": {},
@@ -187,7 +186,7 @@ class _StreamRead:
         return _object([*head, ("Items", items), ("UnitsAbbreviation", units)], self.selection)
 
 
-def _selected(selection: Selection | None, body: dict[str, Any]) -> Any:
+def _selected(selection: Selection | None, body: dict[str, object]) -> object:
     return body if selection is None else selection.apply(body)
 
 
@@ -221,7 +220,7 @@ def recorded_values(emu: Emulator, point: EmulatedPoint, rng: Range) -> vals.Val
     return vals.join([first, middle, last]).take(slice(0, rng.max_count))
 
 
-def _stream_exception(emu: Emulator, body: dict[str, Any]) -> dict[str, Any]:
+def _stream_exception(emu: Emulator, body: dict[str, object]) -> dict[str, object]:
     message = f"PI Data Archive '{emu.catalog.server_name}' did not answer (emulated fault)."
     return {**body, "Items": [], "WebException": {"StatusCode": 502, "Errors": [message]}}
 
@@ -233,7 +232,7 @@ class _Raw:
         self.chunks = chunks
 
 
-def _object(pairs: list[tuple[str, Any]], selection: Selection) -> Iterator[bytes]:
+def _object(pairs: list[tuple[str, object]], selection: Selection) -> Iterator[bytes]:
     """A JSON object as chunks, keeping only the selected keys; raw values are not copied."""
     first = True
     for name, value in pairs:
@@ -250,7 +249,7 @@ def _object(pairs: list[tuple[str, Any]], selection: Selection) -> Iterator[byte
     yield b"{}" if first else b"}"
 
 
-def _json(body: dict[str, Any]) -> Reply:
+def _json(body: object) -> Reply:
     return Reply(200, (json_bytes(body),))
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from collections.abc import Mapping
 from urllib.parse import quote, unquote
 
 from naia.emulator.catalog import EmulatedPoint, wildcard
@@ -114,7 +114,7 @@ def points_multiple(emu: Emulator, call: Call) -> Reply:
     return Reply(207 if failed else 200, reply.chunks)
 
 
-def _item(emu: Emulator, call: Call, kind: str, ident: str) -> dict[str, Any]:
+def _item(emu: Emulator, call: Call, kind: str, ident: str) -> dict[str, object]:
     try:
         point = emu.point_by_path(ident) if kind == "Path" else emu.resolve_point(ident)
     except ApiError as exc:
@@ -124,7 +124,7 @@ def _item(emu: Emulator, call: Call, kind: str, ident: str) -> dict[str, Any]:
     return {"Identifier": ident, "IdentifierType": kind, "Object": obj, "Exception": None}
 
 
-def point_object(emu: Emulator, call: Call, point: EmulatedPoint) -> dict[str, Any]:
+def point_object(emu: Emulator, call: Call, point: EmulatedPoint) -> dict[str, object]:
     kind = web_id_type(call.query)
     web_id = emu.point_web_id(point, kind)
     d = effective_definition(emu.settings.simulator, point.definition)
@@ -167,9 +167,9 @@ def point_attributes(emu: Emulator, call: Call, web_id: str) -> Reply:
     items = _attributes(emu, call, point, web_id)
     names = {n.lower() for n in call.query.get_all("name")}
     if names:
-        items = [i for i in items if i["Name"].lower() in names]
+        items = [i for i in items if str(i["Name"]).lower() in names]
     pattern = wildcard(call.query.get("nameFilter") or "*")
-    items = [i for i in items if pattern.match(i["Name"])]
+    items = [i for i in items if pattern.match(str(i["Name"]))]
     return _selected(call, {"Links": {}, "Items": items})
 
 
@@ -177,17 +177,17 @@ def point_attribute(emu: Emulator, call: Call, arg: str) -> Reply:
     web_id, _, name = arg.partition("/attributes/")
     point = emu.resolve_point(web_id)
     for item in _attributes(emu, call, point, web_id):
-        if item["Name"].lower() == unquote(name).lower():
+        if str(item["Name"]).lower() == unquote(name).lower():
             return _selected(call, item)
     raise ApiError(404, f"Point attribute '{unquote(name)}' not found.")
 
 
 def _attributes(
     emu: Emulator, call: Call, point: EmulatedPoint, web_id: str
-) -> list[dict[str, Any]]:
+) -> list[dict[str, object]]:
     d = effective_definition(emu.settings.simulator, point.definition)
     zero, span = (0.0, float(len(d.states) - 1)) if d.is_digital else (d.low, d.high - d.low)
-    values: dict[str, Any] = {
+    values: dict[str, object] = {
         "tag": d.name,
         "descriptor": d.descriptor,
         "exdesc": "",
@@ -238,7 +238,7 @@ def enumeration_values(emu: Emulator, call: Call, web_id: str) -> Reply:
     return _selected(call, {"Links": {}, "Items": items})
 
 
-def _enumeration_set(emu: Emulator, call: Call, name: str) -> dict[str, Any]:
+def _enumeration_set(emu: Emulator, call: Call, name: str) -> dict[str, object]:
     web_id = emu.enumeration_set_web_id(name)
     self_link = f"{call.base}/enumerationsets/{web_id}"
     return {
@@ -251,7 +251,7 @@ def _enumeration_set(emu: Emulator, call: Call, name: str) -> dict[str, Any]:
     }
 
 
-def _server(emu: Emulator, call: Call) -> dict[str, Any]:
+def _server(emu: Emulator, call: Call) -> dict[str, object]:
     web_id = emu.server_web_id(web_id_type(call.query))
     self_link = f"{call.base}/dataservers/{web_id}"
     c = emu.catalog
@@ -275,6 +275,6 @@ def _server_time(emu: Emulator) -> str:
     return format_us(emu.clock())
 
 
-def _selected(call: Call, body: dict[str, Any]) -> Reply:
+def _selected(call: Call, body: Mapping[str, object]) -> Reply:
     selection = Selection.parse(call.query.get("selectedFields"))
     return Reply(200, (json_bytes(selection.apply(body)),))

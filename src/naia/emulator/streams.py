@@ -14,8 +14,7 @@ is reported in its own item's WebException.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
 
 import msgspec
 
@@ -41,14 +40,14 @@ DEFAULT_PLOT_INTERVALS = 24
 _NO_DATA = {"Name": "No Data", "Value": 248, "IsSystem": True}
 _MODES = ("auto", "atorbefore", "before", "atorafter", "after", "exact")
 
-Single = Callable[[Emulator, EmulatedPoint, Query], dict[str, Any]]
-Many = Callable[[Emulator, EmulatedPoint, Query], list[Any]]
+Single = Callable[[Emulator, EmulatedPoint, Query], dict[str, object]]
+Many = Callable[[Emulator, EmulatedPoint, Query], list[object]]
 
 
 # --- what one stream answers ------------------------------------------------------------------
 
 
-def _value(emu: Emulator, point: EmulatedPoint, query: Query) -> dict[str, Any]:
+def _value(emu: Emulator, point: EmulatedPoint, query: Query) -> dict[str, object]:
     refuse_unsupported(query)
     text = query.get("time")
     if text is None or not text.strip():
@@ -57,12 +56,12 @@ def _value(emu: Emulator, point: EmulatedPoint, query: Query) -> dict[str, Any]:
     return _one(point, vals.interpolated(emu, point, t), t)
 
 
-def _end(emu: Emulator, point: EmulatedPoint, query: Query) -> dict[str, Any]:
+def _end(emu: Emulator, point: EmulatedPoint, query: Query) -> dict[str, object]:
     refuse_unsupported(query)
     return _one(point, vals.at_or_before(emu, point, emu.clock() * 10), None)
 
 
-def _recorded_at_time(emu: Emulator, point: EmulatedPoint, query: Query) -> dict[str, Any]:
+def _recorded_at_time(emu: Emulator, point: EmulatedPoint, query: Query) -> dict[str, object]:
     refuse_unsupported(query)
     text = query.get("time")
     if text is None or not text.strip():
@@ -83,7 +82,7 @@ def _recorded_at_time(emu: Emulator, point: EmulatedPoint, query: Query) -> dict
     return _one(point, pick(emu, point, t), t)
 
 
-def _interpolated(emu: Emulator, point: EmulatedPoint, query: Query) -> list[Any]:
+def _interpolated(emu: Emulator, point: EmulatedPoint, query: Query) -> list[object]:
     refuse_unsupported(query)
     if (query.get("syncTime") or "").strip():
         raise ApiError(409, "syncTime is not supported by the emulator.")
@@ -96,7 +95,7 @@ def _interpolated(emu: Emulator, point: EmulatedPoint, query: Query) -> list[Any
     return _many(point, vals.interpolated_at(emu, point, times))
 
 
-def _interpolated_at_times(emu: Emulator, point: EmulatedPoint, query: Query) -> list[Any]:
+def _interpolated_at_times(emu: Emulator, point: EmulatedPoint, query: Query) -> list[object]:
     refuse_unsupported(query)
     texts = query.get_all("time")
     if not texts:
@@ -108,7 +107,7 @@ def _interpolated_at_times(emu: Emulator, point: EmulatedPoint, query: Query) ->
     return _many(point, vals.interpolated_at(emu, point, times))
 
 
-def _plot(emu: Emulator, point: EmulatedPoint, query: Query) -> list[Any]:
+def _plot(emu: Emulator, point: EmulatedPoint, query: Query) -> list[object]:
     refuse_unsupported(query)
     start, end = time_range(emu, query)
     intervals = query.get_int("intervals", DEFAULT_PLOT_INTERVALS)
@@ -148,13 +147,13 @@ def _set_handler(compute: Single | Many, field: str) -> Callable[[Emulator, Call
     def handler(emu: Emulator, call: Call) -> Reply:
         targets = sort_streams(resolve_streams(emu, call.query), call.query)
         kind = web_id_type(call.query)
-        items: list[dict[str, Any]] = []
+        items: list[dict[str, object]] = []
         for web_id, point in targets:
             if isinstance(point, ApiError):
                 items.append(failed_stream(web_id, point, field))
                 continue
             try:
-                content: Any = compute(emu, point, call.query)
+                content: object = compute(emu, point, call.query)
             except ApiError as exc:
                 if exc.status != 404:
                     raise
@@ -215,17 +214,19 @@ def _check_count(emu: Emulator, count: int) -> None:
         )
 
 
-def _many(point: EmulatedPoint, found: vals.Values) -> list[Any]:
+def _many(point: EmulatedPoint, found: vals.Values) -> list[object]:
     if not len(found):
         return []
     text = timed_values(found.events, point.definition.units, TIMED_VALUE_FIELDS, found.sub)
-    items: list[Any] = msgspec.json.decode(text)
+    items: list[object] = msgspec.json.decode(text)
     return items
 
 
-def _one(point: EmulatedPoint, found: vals.Values, t: int | None) -> dict[str, Any]:
+def _one(point: EmulatedPoint, found: vals.Values, t: int | None) -> dict[str, object]:
     if len(found):
-        return _many(point, found.take(slice(0, 1)))[0]  # type: ignore[no-any-return]
+        first = _many(point, found.take(slice(0, 1)))[0]
+        assert isinstance(first, dict)
+        return first
     return {
         "Timestamp": format_ticks(t if t is not None else 0),
         "Value": _NO_DATA,
@@ -237,6 +238,6 @@ def _one(point: EmulatedPoint, found: vals.Values, t: int | None) -> dict[str, A
     }
 
 
-def _reply(call: Call, body: dict[str, Any]) -> Reply:
+def _reply(call: Call, body: Mapping[str, object]) -> Reply:
     selection = Selection.parse(call.query.get("selectedFields"))
     return Reply(200, (json_bytes(selection.apply(body)),))

@@ -7,8 +7,10 @@ that window (inside the same transaction): re-running a range leaves exactly one
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -20,6 +22,8 @@ from naia.domain.errors import TerminalError
 from naia.domain.model import ChunkCheckpoint, ChunkWritten, RequestRecord, WorkUnit
 from naia.domain.records import record_from_json, record_to_json
 from naia.domain.schema import BATCH_SCHEMA
+
+log = logging.getLogger("naia.store")
 
 _INSERT = "INSERT INTO point_data SELECT * FROM chunk_stream"
 _HAS_ROWS = (
@@ -33,54 +37,103 @@ _DELETE = (
 
 
 class DuckDbStore:
-    """Embedded store. Thread-safe: each call takes a cursor of its own."""
+    """Embedded store. Thread-safe: each call takes a cursor of its own.
+
+    DuckDB keeps the metadata of every row group it wrote in memory while the database is open
+    (measured: ~0.15 MB per million rows, 85 MB for a year of 1,000 points), so a long backfill
+    would grow without bound. The store closes and reopens its database after every
+    ``recycle_values`` values written, when no cursor is in use: memory stays flat whatever the
+    size of the store.
+    """
 
     def __init__(
-        self, path: Path | str, *, read_only: bool = False, memory_limit: str | None = None
+        self,
+        path: Path | str,
+        *,
+        read_only: bool = False,
+        memory_limit: str | None = None,
+        recycle_values: int = 20_000_000,
     ) -> None:
         """``memory_limit`` bounds DuckDB's buffers (None: DuckDB's default, 80 % of RAM);
         a chunk streams through it whatever its size. The app sets it (``store.memory_limit``)."""
         self.path = Path(path)
+        self._read_only = read_only
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        config: dict[str, str | bool | int | float | list[str]] = {
+        self._config: dict[str, str | bool | int | float | list[str]] = {
             "preserve_insertion_order": False,
         }
         if memory_limit is not None:
-            config["memory_limit"] = memory_limit
-        try:
-            self._con = duckdb.connect(str(self.path), read_only=read_only, config=config)
-        except duckdb.Error as exc:
-            raise TerminalError(f"cannot open the store {self.path}: {exc}") from exc
-        self._lock = threading.Lock()
+            self._config["memory_limit"] = memory_limit
+        self._recycle_values = recycle_values
+        self._written = 0  # values written since the database was opened
+        self._in_use = 0  # sessions open on the connection
+        self._closed = False
+        self._lock = threading.Condition()
+        self._con = self._connect()
         if not read_only:
             ddl = resources.files("naia.stores.duckdb").joinpath("schema.sql").read_text()
             self._con.execute(ddl)
 
+    def _connect(self) -> duckdb.DuckDBPyConnection:
+        try:
+            return duckdb.connect(str(self.path), read_only=self._read_only, config=self._config)
+        except duckdb.Error as exc:
+            raise TerminalError(f"cannot open the store {self.path}: {exc}") from exc
+
     def close(self) -> None:
+        """Merge the WAL into the file (CHECKPOINT), then close: a clean stop leaves one file."""
+        with self._lock:
+            self._closed = True
+            self._close()
+
+    def _close(self) -> None:
+        if not self._read_only:
+            try:
+                self._con.execute("CHECKPOINT")
+            except duckdb.Error as exc:  # e.g. a transaction still open: DuckDB replays the WAL
+                log.warning("checkpoint of %s on close failed: %s", self.path, exc)
         self._con.close()
 
-    def cursor(self) -> duckdb.DuckDBPyConnection:
+    @contextmanager
+    def session(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor of its own for one piece of work; the database is not reopened under it."""
         with self._lock:
-            return self._con.cursor()
+            cur = self._con.cursor()
+            self._in_use += 1
+        try:
+            yield cur
+        finally:
+            cur.close()
+            with self._lock:
+                self._in_use -= 1
+                self._recycle_if_due()
+
+    def _recycle_if_due(self) -> None:
+        """Close and reopen the database (called under the lock) once enough was written."""
+        if self._closed or self._in_use or self._written < self._recycle_values:
+            return
+        self._close()
+        self._con = self._connect()
+        self._written = 0
 
     # ChunkWriter -----------------------------------------------------------------------------
     def write_chunk(self, unit: WorkUnit, batches: Iterable[pa.RecordBatch]) -> ChunkWritten:
-        cur = self.cursor()
-        try:
-            cur.begin()
-            self._clear_window(cur, unit)
-            values, count = self._insert_all(cur, batches)
-            cur.execute(
-                "INSERT OR REPLACE INTO naia_checkpoints VALUES (?, ?, ?, ?, ?)",
-                [unit.request_id, unit.index, values, count, datetime.now(UTC)],
-            )
-            cur.commit()
-        except BaseException:
-            cur.rollback()
-            raise
-        finally:
-            cur.close()
+        with self.session() as cur:
+            try:
+                cur.begin()
+                self._clear_window(cur, unit)
+                values, count = self._insert_all(cur, batches)
+                cur.execute(
+                    "INSERT OR REPLACE INTO naia_checkpoints VALUES (?, ?, ?, ?, ?)",
+                    [unit.request_id, unit.index, values, count, datetime.now(UTC)],
+                )
+                cur.commit()
+            except BaseException:
+                cur.rollback()
+                raise
+            with self._lock:
+                self._written += values
         return ChunkWritten(values=values, batches=count)
 
     @staticmethod
@@ -109,45 +162,38 @@ class DuckDbStore:
 
     # StateStore ------------------------------------------------------------------------------
     def save_request(self, record: RequestRecord) -> None:
-        cur = self.cursor()
-        try:
+        with self.session() as cur:
             cur.execute(
                 "INSERT OR REPLACE INTO naia_requests VALUES (?, ?, ?)",
                 [record.request_id, record_to_json(record), datetime.now(UTC)],
             )
-        finally:
-            cur.close()
+
+    def abandon_request(self, request_id: str) -> None:
+        """A failed save left nothing behind (one DuckDB statement); delete it all the same."""
+        with self.session() as cur:
+            cur.execute("DELETE FROM naia_requests WHERE request_id = ?", [request_id])
 
     def load_requests(self) -> list[RequestRecord]:
-        cur = self.cursor()
-        try:
+        with self.session() as cur:
             rows = cur.execute("SELECT body FROM naia_requests").fetchall()
-        finally:
-            cur.close()
         records = [record_from_json(str(body)) for (body,) in rows]
         return sorted(records, key=lambda r: r.queued_at)
 
     def checkpoints(self, request_id: str) -> list[ChunkCheckpoint]:
-        cur = self.cursor()
-        try:
+        with self.session() as cur:
             rows = cur.execute(
                 "SELECT unit_index, value_count, batch_count, completed_at FROM naia_checkpoints "
                 "WHERE request_id = ? ORDER BY unit_index",
                 [request_id],
             ).fetchall()
-        finally:
-            cur.close()
         return [ChunkCheckpoint(request_id, int(i), int(v), int(b), at) for i, v, b, at in rows]
 
     # Queries ---------------------------------------------------------------------------------
     def query(self, sql: str) -> tuple[list[str], list[tuple[object, ...]]]:
-        cur = self.cursor()
-        try:
+        with self.session() as cur:
             result = cur.execute(sql)
             names = [d[0] for d in result.description or []]
             return names, result.fetchall()
-        finally:
-            cur.close()
 
 
 class _Counted:
