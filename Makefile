@@ -10,7 +10,7 @@ STANDIN := var/clr/OSIsoft.AFSDK.dll
 
 .PHONY: install demo lint unit test chromium mono standin services-up services-down bench chaos clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml src/naia/sources/piwebapi/_items.c
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev,distributed]'

@@ -4,12 +4,16 @@ Builds a realistic ``/streamsets/recorded`` body: 10 streams × 15,000 values, e
 with all its fields (~150 B of JSON a value), ~1 % digital/system-state objects, half the
 timestamps whole seconds without a fraction and half with 1–7 fractional digits. Then times:
 
-- ``columns``: JSON bytes → numpy/Arrow columns per stream (what ``decode.py`` does);
+- ``columns``: JSON bytes → numpy/Arrow columns per stream (what the connector does: the
+  whole body in one pass in C when the module is built, ``streamset_columns``);
+- ``per-value``: the same through the per-value path (msgspec structs, one per value: the
+  fallback, and what the connector did before the compiled reader);
 - ``batches``: the same plus the RecordBatch of the batch schema (what a page costs in ``read``);
 - ``trimmed``: ``batches`` on the body the connector actually asks for (``selectedFields``
   drops UnitsAbbreviation, Name, Path, Links);
-- ``parse``: the msgspec parse alone, a yardstick of the machine's speed at the moment
-  (docs/performance figures: ~4.2 M values/s on an idle machine of this project's kind).
+- ``parse``: the msgspec parse of every value into structs alone, a yardstick of the machine's
+  speed at the moment (docs/performance figures: ~4.2 M values/s on an idle machine of this
+  project's kind).
 
 Run: ``PYTHONPATH=src .venv/bin/python bench/bench_piwebapi_decode.py [--runs 9]``
 """
@@ -29,7 +33,14 @@ import msgspec
 
 from naia.domain.schema import point_batch
 from naia.domain.timeparse import to_us
-from naia.sources.piwebapi.decode import STREAMSET, columns
+from naia.sources.piwebapi.decode import (
+    ITEMS,
+    STREAMSET,
+    Columns,
+    columns,
+    stream_columns,
+    streamset_columns,
+)
 
 STATES = ({"Name": "I/O Timeout", "Value": 246, "IsSystem": True},
           {"Name": "Active", "Value": 1, "IsSystem": False},
@@ -81,17 +92,28 @@ def build_body(streams: int, values: int, full: bool, seed: int = 1) -> bytes:
 
 
 def parse_only(body: bytes) -> int:
-    return sum(len(stream.Items) for stream in STREAMSET.decode(body).Items)
+    return sum(len(ITEMS.decode(stream.Items)) for stream in STREAMSET.decode(body).Items)
+
+
+def page(body: bytes) -> list[Columns]:
+    """The connector's way: one pass in C, else msgspec's envelope and each stream's Items."""
+    fast = streamset_columns(body)
+    if fast is not None:
+        return [cols for _, cols in fast]
+    return [stream_columns(stream.Items) for stream in STREAMSET.decode(body).Items]
 
 
 def decode_columns(body: bytes) -> int:
-    return sum(len(columns(stream.Items)) for stream in STREAMSET.decode(body).Items)
+    return sum(len(cols) for cols in page(body))
+
+
+def decode_per_value(body: bytes) -> int:
+    return sum(len(columns(ITEMS.decode(s.Items))) for s in STREAMSET.decode(body).Items)
 
 
 def decode_batches(body: bytes) -> int:
     total = 0
-    for i, stream in enumerate(STREAMSET.decode(body).Items):
-        c = columns(stream.Items)
+    for i, c in enumerate(page(body)):
         batch = point_batch(
             f"TAG.{i}", c.ts_us, c.value, c.state, c.good, None,
             c.questionable, c.substituted, c.annotated,
@@ -127,13 +149,14 @@ def main() -> None:
     print(f"body: {args.streams} streams x {args.values} values, {len(full) / n:.0f} B/value")
     for name, fn, body in (
         ("columns", decode_columns, full),
+        ("per-value", decode_per_value, full),
         ("batches", decode_batches, full),
         ("trimmed", decode_batches, trimmed),
         ("parse", parse_only, full),
     ):
         wall, cpu = measure(fn, body, args.runs)
         print(
-            f"{name:8s} {wall / 1e6:5.2f} M values/s wall, {cpu / 1e6:5.2f} M values/CPU-s "
+            f"{name:9s} {wall / 1e6:5.2f} M values/s wall, {cpu / 1e6:5.2f} M values/CPU-s "
             f"(median of {args.runs})"
         )
 

@@ -3,7 +3,7 @@
 Run from the repository root (scripts/bench.sh does): ``.venv/bin/python -m bench.run``.
 ``BENCH_QUICK=1`` (or ``--quick``) runs one short run of each, for CI-sized checks, and writes
 ``bench/results/quick-*.json`` without touching docs/performance.md. ``--only s1,s3`` picks
-sections (s1, rss, scale, s2, fetch, s4, s3, ingest, qdb, profile, afsdk).
+sections (s1, rss, scale, s2, e2e, fetch, s4, s3, ingest, qdb, profile, afsdk); e2e runs s2 too.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from bench import (
     report,
     scenarios,
 )
-from bench.procs import BenchError, stop_all
+from bench.procs import BenchError, Proc, stop_all
 from bench.report import Report, Scenario
 from bench.scenarios import Run
 
@@ -44,7 +44,7 @@ PEERS_BIN = ROOT / "var" / "bench" / "peers-venv" / "bin"
 PEERS_PYTHON = PEERS_BIN / "python"
 PAGE = 10_000  # maxCount per request for both PI Web API readers
 SECTIONS = (
-    "s1", "rss", "scale", "s2", "fetch", "s4", "s3", "ingest", "qdb", "profile", "afsdk",
+    "s1", "rss", "scale", "s2", "e2e", "fetch", "s4", "s3", "ingest", "qdb", "profile", "afsdk",
     "verify",
 )  # fmt: skip
 YEAR = (datasets.day("2023-01-01"), datasets.day("2024-01-01"))
@@ -223,15 +223,19 @@ class Bench:
             s.notes.append("scaling uses the engine's own wall time (after start-up)")
             self.measure(s, self.plan.runs, _embedded_run(names, span, expected, sid))
 
-    def s2_s4(self, want_s2: bool, want_s4: bool) -> None:
-        """One emulator for scenarios 2 and 4: identical requests, so pages are served warm."""
+    def s2_s4(self, want_s2: bool, want_s4: bool, want_e2e: bool = False) -> None:
+        """One emulator for scenarios 2 and 4: identical requests, so pages are served warm.
+        ``want_e2e`` adds the published client's whole command on scenario 2's data (c)."""
         n, span = self.plan.s2
         names = datasets.points(n)
         expected = datasets.expected_count(names, *span, realistic=True)
+        want_s2 = want_s2 or want_e2e
         with scenarios.emulator("s2") as (url, emu):
             env = scenarios.piwebapi_env(url)
             self.log("s2 warm-up (fills the emulator's page cache)")
             scenarios.embedded("PIWebApi", names, *span, expected, "s2-warm", env=env, side=[emu])
+            if want_e2e:
+                self.e2e_peer(url, emu, names, span, expected)
             if want_s2:
                 argv = scenarios.backfill_argv("PIWebApi", names, *span, Path("<tmp>.duckdb"), None)
                 s = Scenario(
@@ -265,6 +269,55 @@ class Bench:
                         )
 
                 self.measure(s, self.plan.runs, s4)
+
+    def e2e_peer(
+        self,
+        url: str,
+        emu: Proc,
+        names: list[str],
+        span: tuple[datetime, datetime],
+        expected: int,
+    ) -> None:
+        """(c) A new user's command, whole process: the published client's paging loop on
+        scenario 2's data (warm pages, like ours), compared with scenario 2's `naia backfill`."""
+        if not PEERS_PYTHON.exists():
+            self.rep.problems.append(
+                "e2e peer: var/bench/peers-venv missing (run scripts/bench.sh)"
+            )
+            return
+        self.log("e2e warm-up: the published client (fills the emulator's cache with its pages)")
+        scenarios.peer_command(url, names, *span, expected, "e2e-warm", emu, PEERS_PYTHON, PAGE)
+        peer = Scenario(
+            "e2e-peer",
+            f"2c. Published client's paging loop as a command, PIWebApi (emulator), "
+            f"{_label(len(names), span)}",
+            "python bench/peer_pidevclub.py … (process start to exit)",
+            expected,
+        )
+        peer.notes.append("osisoft-pidevclub-piwebapi 1.1.5, one stream a request, 1 thread")
+        self.measure(
+            peer,
+            self.plan.runs,
+            lambda i: scenarios.peer_command(
+                url, names, *span, expected, f"e2e-peer-{i}", emu, PEERS_PYTHON, PAGE
+            ),
+        )
+
+    def compare_e2e(self) -> None:
+        ours, peer = self.rep.find("s2"), self.rep.find("e2e-peer")
+        if ours is None or peer is None:
+            return
+        n, span = self.plan.s2
+        self.compare(
+            "e2e",
+            "End to end: `naia backfill --connector PIWebApi` vs the published client's "
+            "paging loop, each a new process",
+            f"{_label(n, span)} from the emulator (warm pages), process start to exit; "
+            "NAIA also writes DuckDB",
+            ours,
+            peer,
+            "osisoft-pidevclub-piwebapi 1.1.5 (1 thread, per-stream paging, pandas per page)",
+        )
 
     def s3(self) -> None:
         n, span = self.plan.s1
@@ -611,7 +664,7 @@ def main(argv: list[str] | None = None) -> int:
         ("s1", bench.s1),
         ("rss", bench.rss),
         ("scale", bench.scale),
-        ("s2/s4", lambda: bench.s2_s4("s2" in wanted, "s4" in wanted)),
+        ("s2/s4/e2e", lambda: bench.s2_s4("s2" in wanted, "s4" in wanted, "e2e" in wanted)),
         ("fetch", bench.fetch),
         ("s3", bench.s3),
         ("ingest", bench.ingest),
@@ -631,6 +684,7 @@ def main(argv: list[str] | None = None) -> int:
                 rep.problems.append(f"{name}: {exc}\n{traceback.format_exc(limit=3)}")
     finally:
         stop_all()
+    bench.compare_e2e()
     load1 = machine.load()
     rep.meta["load"] = {
         "start": load0,
@@ -642,7 +696,7 @@ def main(argv: list[str] | None = None) -> int:
     rep.meta["duration_s"] = round(time.monotonic() - began, 1)
     report.evaluate(rep)
     stamp = now.strftime("%Y%m%dT%H%M%SZ")
-    path = report.write_json(rep, stamp, plan.quick)
+    path = report.write_json(rep, stamp, plan.quick, partial=bool(args.only))
     bench.log(f"results: {path}")
     if not plan.quick and not args.no_docs and not args.only:
         report.update_doc(rep)

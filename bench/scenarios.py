@@ -594,3 +594,34 @@ def backfill_then_verify(
     }
     shutil.rmtree(work, ignore_errors=True)
     return fill_run, Run(events, wall, [check.usage(), *(p.usage() for p in side)], extra)
+
+
+def peer_command(
+    url: str,
+    names: list[str],
+    start_at: datetime,
+    end_at: datetime,
+    expected: int,
+    tag: str,
+    emu: Proc,
+    peers_python: Path,
+    page: int,
+) -> Run:
+    """The published client's paging loop as a new user runs it: from starting its process to
+    its exit (interpreter start, imports, WebId lookups and every page), like ``embedded``
+    times ``naia backfill``; CPU is its whole life (``wait4`` rusage)."""
+    work = workdir(tag)
+    args = [url, EMULATOR_SERVER, ",".join(names), datasets.iso(start_at), datasets.iso(end_at)]
+    argv = [str(peers_python), str(ROOT / "bench" / "peer_pidevclub.py"), *args, str(page)]
+    emu.mark()
+    proc = start("osisoft-pidevclub-piwebapi", argv, work / "peer.log")
+    code = proc.wait(1800)
+    wall = time.monotonic() - proc.started_at
+    text = (work / "peer.log").read_text(errors="replace")
+    if code != 0:
+        raise BenchError(f"the published client exited {code}: {text[-2000:]}")
+    result = json.loads(text.strip().splitlines()[-1])
+    if result["values"] != expected:
+        raise BenchError(f"the published client read {result['values']:,}, expected {expected:,}")
+    shutil.rmtree(work, ignore_errors=True)
+    return Run(expected, wall, [proc.usage(), emu.usage()], {"read_wall_s": result["wall_s"]})

@@ -10,6 +10,13 @@ fractional digits) to nanoseconds, floored to microseconds.
 A decode that fails because the bytes are not JSON (a truncated body) raises
 ``msgspec.DecodeError``; one that fails because the JSON has an unexpected shape raises
 ``msgspec.ValidationError`` (a subclass): callers retry the first and give up on the second.
+
+Stream values are read in two steps: msgspec decodes the envelope (streams, WebIds,
+WebExceptions, batch statuses) and keeps each ``Items`` array as raw bytes; then
+``stream_columns`` hands those bytes to ``_items`` (C, built by ``make install``), which writes
+the columns directly — no Python object per value. Any array it does not read exactly (another
+timestamp form, an escaped string, an unexpected type, or the module not built) is decoded the
+per-value way below (``columns``), which gives the exact result or the exact error.
 """
 
 from __future__ import annotations
@@ -27,6 +34,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from naia.domain.timeparse import to_us
+
+try:
+    from naia.sources.piwebapi import _items
+except ImportError:  # not built (a checkout without `make install`): the per-value path only
+    _items = None  # type: ignore[assignment]
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
@@ -66,10 +78,14 @@ class TimedValue(msgspec.Struct, gc=False):
     Annotated: bool = False
 
 
-class StreamValues(msgspec.Struct, gc=False):
-    """One stream's values (``/streams/{id}/recorded`` or one item of a streamset)."""
+_NO_ITEMS = msgspec.Raw(b"[]")
 
-    Items: list[TimedValue] = []
+
+class StreamValues(msgspec.Struct, gc=False):
+    """One stream's values (``/streams/{id}/recorded`` or one item of a streamset); ``Items``
+    stays raw JSON until ``stream_columns`` reads it."""
+
+    Items: msgspec.Raw = _NO_ITEMS
     WebId: str | None = None
     WebException: WebException | None = None
     Errors: list[str] | None = None
@@ -120,6 +136,7 @@ class ErrorBody(msgspec.Struct, gc=False):
     Message: str | None = None
 
 
+ITEMS = msgspec.json.Decoder(list[TimedValue])
 STREAMSET = msgspec.json.Decoder(StreamSet)
 STREAM = msgspec.json.Decoder(StreamValues)
 BATCH = msgspec.json.Decoder(dict[str, BatchResponse])
@@ -152,6 +169,65 @@ class Columns:
             self.substituted[start:stop],
             self.annotated[start:stop],
         )
+
+
+def stream_columns(items: msgspec.Raw) -> Columns:
+    """Columns of one raw ``Items`` array: in C when it can, else the per-value way."""
+    fast = _fast_columns(items)
+    return fast if fast is not None else columns(ITEMS.decode(items))
+
+
+def streamset_columns(body: bytes) -> list[tuple[str | None, Columns]] | None:
+    """(WebId, columns) of every stream of a plain ``/streamsets/recorded`` body, read in C in
+    one pass; None when the module is not built or the body is not the plain success shape
+    (any WebException, Errors, Message, an array it does not read exactly): decode it with
+    ``STREAMSET`` then."""
+    if _items is None:
+        return None
+    decoded = _items.streamset(body)
+    return None if decoded is None else [(key, _columns_of(cols)) for key, cols in decoded]
+
+
+def batch_columns(body: bytes) -> dict[str, Columns] | None:
+    """Columns of every sub-request of a ``POST /batch`` body whose sub-responses are all 200
+    recorded reads, by name; None otherwise (decode it with ``BATCH`` then)."""
+    if _items is None:
+        return None
+    decoded = _items.batch(body)
+    if decoded is None:
+        return None
+    out = {key: _columns_of(cols) for key, cols in decoded if key is not None}
+    return out if len(out) == len(decoded) else None
+
+
+def _fast_columns(items: msgspec.Raw) -> Columns | None:
+    if _items is None:
+        return None
+    decoded = _items.decode(items)
+    return None if decoded is None else _columns_of(decoded)
+
+
+def _columns_of(decoded: _items.Decoded) -> Columns:
+    n, ts_us, value, good, questionable, substituted, annotated, rare, states = decoded
+    if rare:
+        flags = tuple(
+            np.frombuffer(f, dtype=np.bool_) for f in (questionable, substituted, annotated)
+        )
+    else:
+        falses = np.zeros(n, dtype=np.bool_)
+        flags = (falses, falses, falses)
+    if states is None:
+        state = pa.nulls(n, type=pa.string())
+    else:
+        buffers = [pa.py_buffer(b) for b in states]
+        state = pa.Array.from_buffers(pa.string(), n, buffers)
+    return Columns(
+        np.frombuffer(ts_us, dtype=np.int64),
+        np.frombuffer(value, dtype=np.float64),
+        state,
+        np.frombuffer(good, dtype=np.bool_),
+        *flags,
+    )
 
 
 def columns(items: list[TimedValue]) -> Columns:
@@ -277,7 +353,10 @@ def _slow_timestamp_us(text: str) -> int:
     if match is None:
         raise msgspec.ValidationError(f"not a PI Web API timestamp: {text!r}")
     zone = "+00:00" if match[3] == "Z" else match[3]
-    whole = datetime.fromisoformat(match[1] + zone)
+    try:
+        whole = datetime.fromisoformat(match[1] + zone)
+    except ValueError as exc:  # a day or hour out of range: the server's fault, not ours
+        raise msgspec.ValidationError(f"not a PI Web API timestamp: {text!r} ({exc})") from exc
     micro = int((match[2] or "0").ljust(6, "0")[:6])
     return to_us(whole) + micro
 

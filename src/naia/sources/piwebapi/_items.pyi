@@ -1,0 +1,9 @@
+"""Type stub of the C module ``_items.c`` (see its header for the contract)."""
+
+Decoded = tuple[
+    int, bytes, bytes, bytes, bytes, bytes, bytes, bool, tuple[bytes, bytes, bytes] | None
+]
+
+def decode(items: object, /) -> Decoded | None: ...
+def streamset(body: object, /) -> list[tuple[str | None, Decoded]] | None: ...
+def batch(body: object, /) -> list[tuple[str | None, Decoded]] | None: ...
