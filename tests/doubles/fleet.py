@@ -22,7 +22,7 @@ from naia.domain.fleet import (
     UnitOrder,
     outstanding,
 )
-from naia.domain.model import ChunkCheckpoint, ChunkWritten, ConnectorType, WorkUnit
+from naia.domain.model import Chunk, ChunkCheckpoint, ChunkWritten, ConnectorType
 from tests.doubles.memory_store import MemoryStore
 
 
@@ -65,7 +65,7 @@ class MemoryBoard:
         return self._owner
 
     def dispatch(
-        self, request_id: str, connector_type: ConnectorType, units: Sequence[WorkUnit],
+        self, request_id: str, connector_type: ConnectorType, units: Sequence[Chunk],
         skip: set[int],
     ) -> Dispatch:  # fmt: skip
         fleet = self.fleet

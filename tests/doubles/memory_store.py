@@ -1,4 +1,4 @@
-"""MemoryStore: an in-memory ChunkWriter + StateStore for unit tests and contract tests."""
+"""MemoryStore: an in-memory ChunkWriter + StateStore for chunk tests and contract tests."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 
-from naia.domain.model import ChunkCheckpoint, ChunkWritten, RequestRecord, WorkUnit
+from naia.domain.model import Chunk, ChunkCheckpoint, ChunkWritten, RequestRecord
 from naia.domain.records import record_from_json, record_to_json
 from naia.domain.schema import BATCH_SCHEMA
 
@@ -23,13 +23,13 @@ class MemoryStore:
         self._records: dict[str, str] = {}
         self.writes = 0
 
-    def write_chunk(self, unit: WorkUnit, batches: Iterable[pa.RecordBatch]) -> ChunkWritten:
+    def write_chunk(self, chunk: Chunk, batches: Iterable[pa.RecordBatch]) -> ChunkWritten:
         collected = [b for b in batches if b.num_rows]  # all or nothing: collect first
         values = sum(b.num_rows for b in collected)
         with self._lock:
-            self._rows[(unit.points, unit.start, unit.end)] = collected
-            self._checkpoints[(unit.request_id, unit.index)] = ChunkCheckpoint(
-                unit.request_id, unit.index, values, len(collected), datetime.now(UTC)
+            self._rows[(chunk.points, chunk.start, chunk.end)] = collected
+            self._checkpoints[(chunk.request_id, chunk.index)] = ChunkCheckpoint(
+                chunk.request_id, chunk.index, values, len(collected), datetime.now(UTC)
             )
             self.writes += 1
         return ChunkWritten(values, len(collected))

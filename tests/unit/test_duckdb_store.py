@@ -6,7 +6,7 @@ import pyarrow as pa
 import pytest
 
 from naia.domain.errors import SourceTransientError
-from naia.domain.model import BackfillSpec, ConnectorType, RequestStatus, WorkUnit
+from naia.domain.model import BackfillSpec, Chunk, ConnectorType, RequestStatus
 from naia.orchestrator import Orchestrator
 from naia.sources.simulator import SimulatorSettings, SimulatorSource
 from naia.sources.simulator.settings import REALISTIC
@@ -15,7 +15,7 @@ from tests.conftest import DAY_END, DAY_START, SEED_POINTS
 from tests.contract.source_contract import read_table
 from tests.doubles.sources import Provider
 
-UNIT = WorkUnit("req", 0, SEED_POINTS, DAY_START, DAY_END)
+UNIT = Chunk("req", 0, SEED_POINTS, DAY_START, DAY_END)
 SEED_QUERY = (
     "SELECT COUNT(*) FROM point_data WHERE source_address IN ('SINUSOID', 'CDT158', 'SINUSOIDU')"
 )
@@ -32,9 +32,9 @@ def count(store: DuckDbStore, sql: str = "SELECT count(*) FROM point_data") -> i
     return int(store.query(sql)[1][0][0])  # type: ignore[call-overload]
 
 
-def batches(unit: WorkUnit = UNIT) -> Iterator[pa.RecordBatch]:
+def batches(chunk: Chunk = UNIT) -> Iterator[pa.RecordBatch]:
     return SimulatorSource(SimulatorSettings(batch_rows=500)).read(
-        unit.points, unit.start, unit.end
+        chunk.points, chunk.start, chunk.end
     )
 
 
@@ -65,7 +65,7 @@ def test_rewriting_a_window_leaves_one_copy(store: DuckDbStore) -> None:
     store.write_chunk(UNIT, batches())
     store.write_chunk(UNIT, batches())
     assert count(store) == 4320
-    one = WorkUnit("req2", 0, ("SINUSOID",), DAY_START, DAY_START + timedelta(hours=1))
+    one = Chunk("req2", 0, ("SINUSOID",), DAY_START, DAY_START + timedelta(hours=1))
     store.write_chunk(one, batches(one))
     assert count(store) == 4320
     assert count(store, "SELECT count(DISTINCT (ts, source_address, seq)) FROM point_data") == 4320

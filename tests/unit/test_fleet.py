@@ -13,10 +13,10 @@ import pyarrow as pa
 from naia.domain.fleet import DONE, FAILED, SKIPPED, Dispatch, Outcome, UnitOrder, outstanding
 from naia.domain.model import (
     BackfillSpec,
+    Chunk,
     ConnectorType,
     RequestRecord,
     RequestStatus,
-    WorkUnit,
 )
 from naia.domain.schema import BATCH_SCHEMA
 from naia.fetcher import Fetcher, FetcherConfig
@@ -58,7 +58,7 @@ def test_a_unit_is_outstanding_until_its_checkpoint_or_a_final_outcome_of_its_ru
 
 
 def test_wire_format_round_trips_and_a_whole_request_is_one_range() -> None:
-    unit = WorkUnit("r", 7, ("A", "B"), DAY_START, DAY_START + HOUR, 3, 1)
+    unit = Chunk("r", 7, ("A", "B"), DAY_START, DAY_START + HOUR, 3, 1)
     order = UnitOrder(unit, ConnectorType.PI_WEB_API, 2)
     assert decode_unit(encode_unit(order)) == order
     dispatch = Dispatch("r", "api", {i: 1 for i in range(100_000)} | {5: 2})
@@ -212,7 +212,7 @@ def test_each_fetcher_paces_its_share_of_the_fleet_budget() -> None:
     fetcher = Fetcher(feeds[0], MemoryDirectory(), Provider(), FetcherConfig(
         fleet_rate_values_per_s=1000.0), clock=lambda: now[0], sleep=sleep)  # fmt: skip
     board = fleet.board()
-    plan_units = [WorkUnit("r", 0, SEED_POINTS, DAY_START, DAY_START + 10 * HOUR)]
+    plan_units = [Chunk("r", 0, SEED_POINTS, DAY_START, DAY_START + 10 * HOUR)]
     board.dispatch("r", ConnectorType.SIMULATOR, plan_units, set())
     assert fetcher.step() and fleet.published == [("r", 0, "f0")]
     assert abs(sum(slept) - 1800 / 500.0) < 1e-6  # 1,800 values at 500 values/s
@@ -226,7 +226,7 @@ def test_a_stopping_fetcher_gives_its_unit_back() -> None:
     stop.set()
     fetcher = Fetcher(feed, MemoryDirectory(), Provider(), FetcherConfig(poll_timeout_s=0.01))
     fleet.board().dispatch("r", ConnectorType.SIMULATOR,
-                           [WorkUnit("r", 0, SEED_POINTS, DAY_START, DAY_END)], set())  # fmt: skip
+                           [Chunk("r", 0, SEED_POINTS, DAY_START, DAY_END)], set())  # fmt: skip
     fetcher._stop = stop  # as run(stop) would, after SIGTERM
     assert fetcher.step()
     assert fleet.published == [] and len(fleet.queue) == 1  # back in the queue, unsettled
@@ -242,7 +242,7 @@ def test_fetcher_metrics_count_units_by_outcome_values_and_share() -> None:
     directory = MemoryDirectory()
     fetcher = Fetcher(feed, directory, Provider(), FetcherConfig(poll_timeout_s=0.01),
                       observer=metrics)  # fmt: skip
-    units = [WorkUnit("r", i, SEED_POINTS, DAY_START + i * HOUR, DAY_START + (i + 1) * HOUR)
+    units = [Chunk("r", i, SEED_POINTS, DAY_START + i * HOUR, DAY_START + (i + 1) * HOUR)
              for i in range(2)]  # fmt: skip
     fleet.board().dispatch("r", ConnectorType.SIMULATOR, units, set())
     assert fetcher.step()
@@ -308,7 +308,7 @@ def test_kafka_failing_past_the_retries_gives_the_unit_back_instead_of_failing_i
     feed.commit_failures = 3  # every attempt of the first read (RETRY: 3 attempts)
     config = FetcherConfig(retry=RETRY, poll_timeout_s=0.01)
     fetcher = Fetcher(feed, MemoryDirectory(), Provider(), config, sleep=lambda _: None)
-    unit = WorkUnit("r", 0, SEED_POINTS, DAY_START, DAY_START + HOUR)
+    unit = Chunk("r", 0, SEED_POINTS, DAY_START, DAY_START + HOUR)
     fleet.board().dispatch("r", ConnectorType.SIMULATOR, [unit], set())
     assert fetcher.step()
     assert fleet.outcomes == {} and len(fleet.queue) == 1  # not failed: back in the queue

@@ -9,7 +9,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from naia.domain.model import WorkUnit
+from naia.domain.model import Chunk
 from naia.domain.schema import unify
 from naia.sources.simulator import SimulatorSettings, SimulatorSource
 from naia.stores.kafka.writer import KafkaChunkWriter
@@ -44,9 +44,9 @@ class RecordingProducer:
         raise AssertionError("no abort expected")
 
 
-def unit(index: int, group: int) -> WorkUnit:
+def chunk(index: int, group: int) -> Chunk:
     start = DAY_START + timedelta(hours=index)
-    return WorkUnit("req-1", index, POINTS, start, start + timedelta(hours=1), index, group)
+    return Chunk("req-1", index, POINTS, start, start + timedelta(hours=1), index, group)
 
 
 def test_messages_are_time_ordered_and_a_point_group_keeps_one_key() -> None:
@@ -55,7 +55,7 @@ def test_messages_are_time_ordered_and_a_point_group_keeps_one_key() -> None:
     writer = KafkaChunkWriter(settings, producer)  # type: ignore[arg-type]
     # one point-major batch a chunk (each point's hour after the other), split into messages
     source = SimulatorSource(SimulatorSettings(batch_rows=10_000))
-    for u in (unit(0, 0), unit(1, 0), unit(2, 1)):
+    for u in (chunk(0, 0), chunk(1, 0), chunk(2, 1)):
         point_major = unify([b for p in POINTS for b in source.read((p,), u.start, u.end)])
         written = writer.write_chunk(u, [point_major])
         assert written.values == 3 * 60

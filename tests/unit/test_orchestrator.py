@@ -104,8 +104,8 @@ def test_resume_after_a_crash_runs_only_the_missing_chunks() -> None:
     record = first._entries[request_id].record
     record.status = RequestStatus.RUNNING
     store.save_request(record)
-    for unit in entry_plan.units()[:10]:
-        store.write_chunk(unit, source.read(unit.points, unit.start, unit.end))
+    for chunk in entry_plan.chunks()[:10]:
+        store.write_chunk(chunk, source.read(chunk.points, chunk.start, chunk.end))
     writes_before = store.writes
     second = Orchestrator(Provider(), store, store)
     assert second.recover() == [request_id]
@@ -150,9 +150,9 @@ def test_eta_and_rate_while_running() -> None:
     seen = []
     original = store.write_chunk
 
-    def spy(unit, batches):  # type: ignore[no-untyped-def]
-        result = original(unit, batches)
-        if unit.index == 5:
+    def spy(chunk, batches):  # type: ignore[no-untyped-def]
+        result = original(chunk, batches)
+        if chunk.index == 5:
             seen.append(orch.get(request_id))
         return result
 

@@ -26,22 +26,22 @@ def test_windows_tile_the_range_without_gap_or_overlap() -> None:
 
 
 def test_seed_test1_has_24_chunks() -> None:
-    assert make_plan("r", spec(), Limits()).total_units == 24
+    assert make_plan("r", spec(), Limits()).total_chunks == 24
 
 
 def test_seed_test3_default_chunk_gives_13_chunks() -> None:
     plan = make_plan("r", spec(points=100, days=365, chunk=timedelta(days=30)), Limits())
-    assert plan.total_units == 13
+    assert plan.total_chunks == 13
 
 
 def test_point_groups_multiply_units_and_cover_every_point_once() -> None:
     plan = make_plan("r", spec(points=10), Limits(points_per_unit=4))
     assert [len(g) for g in plan.groups] == [4, 4, 2]
-    assert plan.total_units == 24 * 3
-    units = plan.units()
-    assert len({u.index for u in units}) == plan.total_units
+    assert plan.total_chunks == 24 * 3
+    chunks = plan.chunks()
+    assert len({u.index for u in chunks}) == plan.total_chunks
     assert sorted(p for g in plan.groups for p in g) == sorted(spec(points=10).points)
-    assert units[3].window == 1 and units[3].group == 0  # time-major order
+    assert chunks[3].window == 1 and chunks[3].group == 0  # time-major order
 
 
 @pytest.mark.parametrize(

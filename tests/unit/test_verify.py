@@ -12,11 +12,11 @@ import pytest
 from naia.domain.errors import ConflictError, NotFoundError, SourceTransientError
 from naia.domain.model import (
     BackfillSpec,
+    Chunk,
     ConnectorType,
     RequestStatus,
     VerificationStatus,
     WindowGrid,
-    WorkUnit,
 )
 from naia.orchestrator import Orchestrator, OrchestratorConfig, RetryPolicy
 from naia.orchestrator.verify import source_counts, thin_read_counts
@@ -100,7 +100,7 @@ def test_verify_names_exactly_the_damaged_windows_and_repair_mends_them(tmp_path
 
     repairing = orch.verify(request_id, repair=True)
     assert repairing.status is VerificationStatus.REPAIRING
-    assert repairing.repaired_units == (3, 10)  # one group: unit index = window index
+    assert repairing.repaired_units == (3, 10)  # one group: chunk index = window index
     view = orch.get(request_id)
     assert view.status is RequestStatus.QUEUED and view.completed_chunks == 22  # visible
     orch.run_pending()
@@ -126,7 +126,7 @@ def test_a_repair_interrupted_by_a_crash_resumes_from_its_record(tmp_path: Path)
     store = DuckDbStore(path)
     again = orchestrator(store)
     assert again.recover() == [request_id]
-    assert again.get(request_id).completed_chunks == 22  # the repair units are pending again
+    assert again.get(request_id).completed_chunks == 22  # the repair chunks are pending again
     again.run_pending()
     view = again.get(request_id)
     assert view.verification is not None
@@ -212,8 +212,8 @@ def test_store_counts_of_many_keys_fit_the_writes_memory_limit(tmp_path: Path) -
     points = tuple(f"SIM.{i}" for i in range(100))
     start = datetime(2023, 1, 1, tzinfo=UTC)
     grid = WindowGrid(start, start + timedelta(days=30), timedelta(days=10))
-    unit = WorkUnit("r", 0, points, grid.start, grid.end)
-    store.write_chunk(unit, SimulatorSource().read(points, grid.start, grid.end))
+    chunk = Chunk("r", 0, points, grid.start, grid.end)
+    store.write_chunk(chunk, SimulatorSource().read(points, grid.start, grid.end))
     counted = store.stored_counts(points, grid)
     assert counted.rows == {(p, w): 14_400 for p in points for w in range(3)}
     assert counted.duplicates == {}

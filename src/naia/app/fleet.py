@@ -18,7 +18,7 @@ from naia.app.settings import NaiaSettings
 from naia.app.stored import CachedCounter, StoredCounter
 from naia.domain.errors import TerminalError, TransientError
 from naia.domain.fleet import FleetBoard, RequestDirectory, UnitFeed
-from naia.domain.model import ChunkWritten, WorkUnit
+from naia.domain.model import Chunk, ChunkWritten
 from naia.domain.ports import ChunkWriter, StateStore
 from naia.fetcher import Fetcher, FetcherConfig
 from naia.kernel.backoff import Backoff
@@ -63,7 +63,7 @@ class FetcherMetrics:
 class NoChunkWriter:
     """The API of a fleet writes no chunk: fetchers do."""
 
-    def write_chunk(self, unit: WorkUnit, batches: object) -> ChunkWritten:
+    def write_chunk(self, unit: Chunk, batches: object) -> ChunkWritten:
         raise TerminalError("with orchestrator.fetchers = fleet, `naia fetch` writes chunks")
 
 

@@ -26,7 +26,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 
 from naia.app.stored import StoredCounter
 from naia.domain.errors import NaiaError
-from naia.domain.model import RequestStatus, Verification, VerificationStatus, WorkUnit
+from naia.domain.model import Chunk, RequestStatus, Verification, VerificationStatus
 from naia.orchestrator.views import RequestView
 
 log = logging.getLogger("naia.metrics")
@@ -70,7 +70,7 @@ class BackfillMetrics:
             "naia_batches_written", "Arrow batches in committed chunks", registry=r
         )
         self.chunks_completed = Counter(
-            "naia_chunks_completed", "Chunks (work units) committed", registry=r
+            "naia_chunks_completed", "Chunks (chunks) committed", registry=r
         )
         self.chunks_failed = Counter(
             "naia_chunks_failed", "Chunks that failed for good (after their retries)", registry=r
@@ -112,16 +112,16 @@ class BackfillMetrics:
         self.registry.register(RequestsCollector(requests, stored_counter))
 
     # Observer ---------------------------------------------------------------------------------
-    def on_chunk_done(self, unit: WorkUnit, values: int, batches: int, seconds: float) -> None:
+    def on_chunk_done(self, chunk: Chunk, values: int, batches: int, seconds: float) -> None:
         self.values_written.inc(values)
         self.batches_written.inc(batches)
         self.chunks_completed.inc()
         self.chunk_duration.observe(seconds)
 
-    def on_chunk_failed(self, unit: WorkUnit, error: Exception) -> None:
+    def on_chunk_failed(self, chunk: Chunk, error: Exception) -> None:
         self.chunks_failed.inc()
 
-    def on_retry(self, unit: WorkUnit) -> None:
+    def on_retry(self, chunk: Chunk) -> None:
         self.chunk_retries.inc()
 
     def on_values_read(self, n: int) -> None:

@@ -1,1 +1,1 @@
-"""Domain layer: batch schema, time ranges, work units, progress, ports and errors."""
+"""Domain layer: batch schema, time ranges, chunks, progress, ports and errors."""

@@ -14,7 +14,7 @@ from typing import Protocol
 import pyarrow as pa
 
 from naia.domain.errors import NaiaError, TerminalError, TransientError
-from naia.domain.model import ChunkCheckpoint, ChunkWritten, ConnectorType, WorkUnit
+from naia.domain.model import Chunk, ChunkCheckpoint, ChunkWritten, ConnectorType
 
 
 class UnitLostError(NaiaError):
@@ -35,7 +35,7 @@ class FetcherFencedError(TerminalError):
 class UnitOrder:
     """One unit as dispatched: what to read, from which connector, in which dispatch run."""
 
-    unit: WorkUnit
+    unit: Chunk
     connector_type: ConnectorType
     run: int
 
@@ -136,7 +136,7 @@ class FleetBoard(Protocol):
         self,
         request_id: str,
         connector_type: ConnectorType,
-        units: Sequence[WorkUnit],
+        units: Sequence[Chunk],
         skip: set[int],
     ) -> Dispatch:
         """Fence every other dispatcher of the request, then hand out every unit that is neither

@@ -1,4 +1,4 @@
-"""Requests, work units, statuses and progress records."""
+"""Requests, chunks (the unit of work), statuses and progress records."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ class BackfillSpec:
 
 
 @dataclass(frozen=True, slots=True)
-class WorkUnit:
+class Chunk:
     """Points × a half-open window [start, end): the unit of fetch, write and checkpoint."""
 
     request_id: str
@@ -60,7 +60,7 @@ class WorkUnit:
 
 @dataclass(frozen=True, slots=True)
 class ChunkCheckpoint:
-    """A committed work unit: written atomically with its data."""
+    """A committed chunk: written atomically with its data."""
 
     request_id: str
     unit_index: int

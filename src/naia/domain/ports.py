@@ -10,12 +10,12 @@ from typing import Protocol, runtime_checkable
 import pyarrow as pa
 
 from naia.domain.model import (
+    Chunk,
     ChunkCheckpoint,
     ChunkWritten,
     ConnectorType,
     RequestRecord,
     WindowGrid,
-    WorkUnit,
 )
 
 PointWindowCounts = Mapping[tuple[str, int], int]
@@ -72,13 +72,13 @@ class StoreCounter(Protocol):
 
 
 class ChunkWriter(Protocol):
-    """Writes one work unit's batches and its checkpoint atomically: all or nothing.
+    """Writes one chunk's batches and its checkpoint atomically: all or nothing.
 
-    Writing a unit whose window already holds data for these points replaces it, so re-running a
+    Writing a chunk whose window already holds data for these points replaces it, so re-running a
     range leaves exactly one copy.
     """
 
-    def write_chunk(self, unit: WorkUnit, batches: Iterable[pa.RecordBatch]) -> ChunkWritten: ...
+    def write_chunk(self, chunk: Chunk, batches: Iterable[pa.RecordBatch]) -> ChunkWritten: ...
 
 
 class StateStore(Protocol):

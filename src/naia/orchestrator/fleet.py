@@ -21,7 +21,7 @@ from naia.domain.fleet import DONE, FAILED, SKIPPED, Dispatch, FleetBoard, Outco
 from naia.domain.model import ChunkCheckpoint
 from naia.domain.ports import ChunkWriter, SourceProvider, StateStore
 from naia.kernel.backoff import Backoff
-from naia.orchestrator.entry import Entry
+from naia.orchestrator.live import LiveRequest
 from naia.orchestrator.orchestrator import Orchestrator, OrchestratorConfig
 
 log = logging.getLogger("naia.orchestrator")
@@ -109,7 +109,7 @@ class FleetOrchestrator(Orchestrator):
             self._followers[request_id] = follower
         follower.start()  # the queue goes on: the next request is dispatched at once
 
-    def _follow(self, entry: Entry) -> None:
+    def _follow(self, entry: LiveRequest) -> None:
         """Take in the fleet's checkpoints and outcomes until no unit is outstanding."""
         request_id = entry.record.request_id
         try:
@@ -121,7 +121,7 @@ class FleetOrchestrator(Orchestrator):
                 if self._followers.get(request_id) is threading.current_thread():
                     del self._followers[request_id]
 
-    def _follow_until_settled(self, entry: Entry) -> None:
+    def _follow_until_settled(self, entry: LiveRequest) -> None:
         request_id = entry.record.request_id
         while True:
             dispatch, done, outcomes = self._board.progress(request_id)
@@ -133,14 +133,14 @@ class FleetOrchestrator(Orchestrator):
             self._board.wait(0.5)
         self._conclude(entry)
 
-    def _dispatch(self, entry: Entry) -> str | None:
+    def _dispatch(self, entry: LiveRequest) -> str | None:
         """Hand the request's units to the fleet, retrying while Kafka is away; the owner of the
         request (this API unless another dispatched it first), None when stopping."""
         record, rng, failures = entry.record, random.Random(), 0
         backoff = Backoff(self._config.retry.base_delay_s, self._config.retry.max_delay_s)
         while not self._stopping.is_set():
             try:
-                units, failed = entry.plan.units(), set(record.failed_units)
+                units, failed = entry.plan.chunks(), set(record.failed_units)
                 spec = record.spec
                 return self._board.dispatch(
                     record.request_id, spec.connector_type, units, failed
@@ -155,7 +155,7 @@ class FleetOrchestrator(Orchestrator):
 
     def _absorb(
         self,
-        entry: Entry,
+        entry: LiveRequest,
         dispatch: Dispatch | None,
         done: dict[int, ChunkCheckpoint],
         outcomes: dict[int, Outcome],
@@ -168,10 +168,10 @@ class FleetOrchestrator(Orchestrator):
                     continue
                 entry.done[index] = checkpoint
                 entry.run_values += checkpoint.values
-                entry.run_units += 1
+                entry.run_chunks += 1
                 outcome = outcomes.get(index)
                 seconds = outcome.seconds if outcome is not None else 0.0
-                self._observer.on_chunk_done(entry.plan.unit(index), checkpoint.values,
+                self._observer.on_chunk_done(entry.plan.chunk(index), checkpoint.values,
                                              checkpoint.batches, seconds)  # fmt: skip
             runs = dispatch.runs if dispatch is not None else {}
             for index, outcome in outcomes.items():
@@ -180,7 +180,7 @@ class FleetOrchestrator(Orchestrator):
                         and outcome.run >= runs.get(index, 0)):  # fmt: skip
                     failed.append((index, outcome.error or "failed"))
         for index, error in failed:
-            self._fail_unit(entry, entry.plan.unit(index), FetcherError(error))
+            self._fail_chunk(entry, entry.plan.chunk(index), FetcherError(error))
 
 
 class FetcherError(TerminalError):

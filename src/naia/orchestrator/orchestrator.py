@@ -1,9 +1,9 @@
 """Orchestrator: a queue of backfill requests worked by a background thread.
 
-For each request: plan work units, then for each unit not yet checkpointed: read from the source
+For each request: plan chunks, then for each chunk not yet checkpointed: read from the source
 (paced by a rate limiter), write data + checkpoint atomically through the ChunkWriter, retrying
-transient failures with backoff. A unit that keeps failing is recorded and the request goes on;
-``retry_failed`` queues those units again. On start, requests that were Queued or Running when
+transient failures with backoff. A chunk that keeps failing is recorded and the request goes on;
+``retry_failed`` queues those chunks again. On start, requests that were Queued or Running when
 the process died are resumed from their checkpoints.
 """
 
@@ -31,6 +31,7 @@ from naia.domain.errors import (
 )
 from naia.domain.model import (
     BackfillSpec,
+    Chunk,
     ChunkCheckpoint,
     ChunkWritten,
     RequestRecord,
@@ -38,7 +39,6 @@ from naia.domain.model import (
     Verification,
     VerificationStatus,
     WindowGrid,
-    WorkUnit,
 )
 from naia.domain.ports import (
     ChunkWriter,
@@ -52,7 +52,7 @@ from naia.domain.ports import (
 from naia.kernel.backoff import call_with_retry
 from naia.kernel.bucket import TokenBucket
 from naia.kernel.pump import prefetch
-from naia.orchestrator.entry import Entry
+from naia.orchestrator.live import LiveRequest
 from naia.orchestrator.observer import NullObserver, Observer
 from naia.orchestrator.retry import RetryPolicy, retry_after
 from naia.orchestrator.throttle import guarded
@@ -93,9 +93,9 @@ def _failed(reason: str, *, repair: bool) -> Verification:
     return Verification(VerificationStatus.FAILED, _now(), error=reason, repair=repair)
 
 
-def _fields(unit: WorkUnit) -> dict[str, object]:
+def _fields(chunk: Chunk) -> dict[str, object]:
     """Structured log fields of a chunk (JSON logs show them as keys)."""
-    return {"request_id": unit.request_id, "chunk": unit.index}
+    return {"request_id": chunk.request_id, "chunk": chunk.index}
 
 
 class Orchestrator:
@@ -121,7 +121,7 @@ class Orchestrator:
         self._sleep = sleep
         self._observer: Observer = observer or NullObserver()
         self._limiter = TokenBucket(self._config.rate_limit_values_per_s, clock, sleep)
-        self._entries: dict[str, Entry] = {}
+        self._entries: dict[str, LiveRequest] = {}
         self._lock = threading.RLock()
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._thread: threading.Thread | None = None
@@ -146,14 +146,14 @@ class Orchestrator:
                 resumed.append(record.request_id)
         return resumed
 
-    def _load_entry(self, record: RequestRecord) -> Entry:
+    def _load_entry(self, record: RequestRecord) -> LiveRequest:
         plan = make_plan(record.request_id, record.spec, self._config.limits)
         done = {
             c.unit_index: c
             for c in self._state.checkpoints(record.request_id)
             if c.unit_index not in record.repair_units  # a repair not finished: run it again
         }
-        entry = Entry(record=record, plan=plan, done=done)
+        entry = LiveRequest(record=record, plan=plan, done=done)
         with self._lock:
             self._entries[record.request_id] = entry
         return entry
@@ -215,7 +215,7 @@ class Orchestrator:
             )
         return self.get(known.record.request_id)
 
-    def _keyed(self, key: str) -> Entry | None:
+    def _keyed(self, key: str) -> LiveRequest | None:
         with self._lock:
             return next(
                 (e for e in self._entries.values() if e.record.idempotency_key == key), None
@@ -235,9 +235,9 @@ class Orchestrator:
             self._state.abandon_request(request_id)  # not acknowledged: it must never run
             raise
         with self._lock:
-            self._entries[request_id] = Entry(record=record, plan=plan)
+            self._entries[request_id] = LiveRequest(record=record, plan=plan)
         self._queue.put(request_id)
-        log.info("queued %s: %d points, %d chunks", request_id, len(spec.points), plan.total_units)
+        log.info("queued %s: %d points, %d chunks", request_id, len(spec.points), plan.total_chunks)
         return self.get(request_id)
 
     def _check_points(self, spec: BackfillSpec) -> None:
@@ -285,7 +285,7 @@ class Orchestrator:
         return self.get(request_id)
 
     def _persist(
-        self, entry: Entry, change: Callable[[RequestRecord], RequestRecord | None]
+        self, entry: LiveRequest, change: Callable[[RequestRecord], RequestRecord | None]
     ) -> bool:
         """Apply ``change`` to a copy of the record, save it, then show it. The save runs outside
         the global lock (a status read never waits behind the store); one save per request at
@@ -305,7 +305,7 @@ class Orchestrator:
             return True
 
     def _persist_until_stored(
-        self, entry: Entry, change: Callable[[RequestRecord], RequestRecord | None]
+        self, entry: LiveRequest, change: Callable[[RequestRecord], RequestRecord | None]
     ) -> None:
         """The worker's saves: a store that is away (Kafka restarting) is waited for, with
         backoff and one warning per outage, as long as the process is not stopping."""
@@ -330,7 +330,7 @@ class Orchestrator:
             return
 
     # Queries ----------------------------------------------------------------------------------
-    def _entry(self, request_id: str) -> Entry:
+    def _entry(self, request_id: str) -> LiveRequest:
         with self._lock:
             entry = self._entries.get(request_id)
         if entry is None:
@@ -381,11 +381,11 @@ class Orchestrator:
             self._finish(entry, RequestStatus.FAILED, str(exc))
             return
         try:
-            self._run_units(entry, source)
+            self._run_chunks(entry, source)
         finally:
             source.close()
 
-    def _mark_running(self, entry: Entry) -> None:
+    def _mark_running(self, entry: LiveRequest) -> None:
         def running(record: RequestRecord) -> RequestRecord:
             record.status = RequestStatus.RUNNING
             record.started_at = record.started_at or _now()
@@ -394,15 +394,15 @@ class Orchestrator:
         self._persist_until_stored(entry, running)
         with self._lock:
             entry.begin_run(self._clock())
-        log.info("running %s: %d chunks left", entry.record.request_id, len(entry.pending_units()))
+        log.info("running %s: %d chunks left", entry.record.request_id, len(entry.pending_chunks()))
 
-    def _run_units(self, entry: Entry, source: Source) -> None:
+    def _run_chunks(self, entry: LiveRequest, source: Source) -> None:
         counted = _source_retries(source)
-        for index in entry.pending_units():
+        for index in entry.pending_chunks():
             if entry.cancel.is_set():
                 break
             try:
-                self._run_unit(entry, source, entry.plan.unit(index))
+                self._run_chunk(entry, source, entry.plan.chunk(index))
             except UnknownPointError as exc:
                 self._finish(entry, RequestStatus.FAILED, str(exc))
                 return
@@ -413,34 +413,34 @@ class Orchestrator:
                 counted = now
         self._conclude(entry)
 
-    def _run_unit(self, entry: Entry, source: Source, unit: WorkUnit) -> None:
+    def _run_chunk(self, entry: LiveRequest, source: Source, chunk: Chunk) -> None:
         with self._lock:
-            entry.running.add(unit.index)
+            entry.running.add(chunk.index)
         started = self._clock()
         try:
             written = call_with_retry(
-                lambda: self._attempt(entry, source, unit),
+                lambda: self._attempt(entry, source, chunk),
                 attempts=self._config.retry.max_attempts,
                 backoff=self._config.retry.backoff,
                 retry_on=TransientError,
                 sleep=self._sleep,
-                on_retry=lambda n, err, wait: self._on_retry(entry, unit, n, err, wait),
+                on_retry=lambda n, err, wait: self._on_retry(entry, chunk, n, err, wait),
                 floor=retry_after,
             )
         except RequestCancelledError:
-            log.info("chunk %d of %s rolled back: cancelled", unit.index, unit.request_id)
+            log.info("chunk %d of %s rolled back: cancelled", chunk.index, chunk.request_id)
         except UnknownPointError:
             raise
         except Exception as exc:
-            self._fail_unit(entry, unit, exc)
+            self._fail_chunk(entry, chunk, exc)
         else:
-            self._complete_unit(entry, unit, written.values, written.batches, started)
+            self._complete_chunk(entry, chunk, written.values, written.batches, started)
         finally:
             with self._lock:
-                entry.running.discard(unit.index)
+                entry.running.discard(chunk.index)
                 entry.in_flight_values = 0
 
-    def _attempt(self, entry: Entry, source: Source, unit: WorkUnit) -> ChunkWritten:
+    def _attempt(self, entry: LiveRequest, source: Source, chunk: Chunk) -> ChunkWritten:
         with self._lock:
             entry.in_flight_values = 0
 
@@ -449,66 +449,70 @@ class Orchestrator:
             self._observer.on_values_read(rows)
 
         batches = prefetch(
-            iter(source.read(unit.points, unit.start, unit.end)), self._config.prefetch
+            iter(source.read(chunk.points, chunk.start, chunk.end)), self._config.prefetch
         )
-        return self._writer.write_chunk(unit, guarded(batches, self._limiter, entry.cancel, count))
+        return self._writer.write_chunk(chunk, guarded(batches, self._limiter, entry.cancel, count))
 
     def _on_retry(
-        self, entry: Entry, unit: WorkUnit, attempt: int, error: BaseException, wait: float
+        self, entry: LiveRequest, chunk: Chunk, attempt: int, error: BaseException, wait: float
     ) -> None:
         entry.retries += 1
-        self._observer.on_retry(unit)
+        self._observer.on_retry(chunk)
         log.warning(
             "chunk %d of %s: attempt %d failed (%s); retrying in %.1fs",
-            unit.index, unit.request_id, attempt, error, wait, extra=_fields(unit),
+            chunk.index, chunk.request_id, attempt, error, wait, extra=_fields(chunk),
         )  # fmt: skip
 
-    def _complete_unit(
-        self, entry: Entry, unit: WorkUnit, values: int, batches: int, started: float
+    def _complete_chunk(
+        self, entry: LiveRequest, chunk: Chunk, values: int, batches: int, started: float
     ) -> None:
         with self._lock:
-            entry.done[unit.index] = ChunkCheckpoint(
-                unit.request_id, unit.index, values, batches, _now()
+            entry.done[chunk.index] = ChunkCheckpoint(
+                chunk.request_id, chunk.index, values, batches, _now()
             )
             entry.run_values += values
-            entry.run_units += 1
-            repaired = unit.index in entry.record.repair_units
-        if repaired:  # its checkpoint is in: the repair of this unit is done
+            entry.run_chunks += 1
+            repaired = chunk.index in entry.record.repair_units
+        if repaired:  # its checkpoint is in: the repair of this chunk is done
 
             def done(record: RequestRecord) -> RequestRecord:
-                record.repair_units = record.repair_units - {unit.index}
+                record.repair_units = record.repair_units - {chunk.index}
                 return record
 
             self._persist_until_stored(entry, done)
         seconds = self._clock() - started
-        self._observer.on_chunk_done(unit, values, batches, seconds)
+        self._observer.on_chunk_done(chunk, values, batches, seconds)
         log.debug(
             "chunk %d of %s: %d values in %.2fs",
-            unit.index, unit.request_id, values, seconds, extra=_fields(unit),
+            chunk.index, chunk.request_id, values, seconds, extra=_fields(chunk),
         )  # fmt: skip
 
-    def _fail_unit(self, entry: Entry, unit: WorkUnit, exc: Exception) -> None:
+    def _fail_chunk(self, entry: LiveRequest, chunk: Chunk, exc: Exception) -> None:
         if not isinstance(exc, NaiaError):
-            log.exception("chunk %d of %s failed unexpectedly", unit.index, unit.request_id)
+            log.exception("chunk %d of %s failed unexpectedly", chunk.index, chunk.request_id)
         message = f"{type(exc).__name__}: {exc}"
         log.error(
-            "chunk %d of %s failed: %s", unit.index, unit.request_id, message, extra=_fields(unit)
+            "chunk %d of %s failed: %s",
+            chunk.index,
+            chunk.request_id,
+            message,
+            extra=_fields(chunk),
         )
-        self._observer.on_chunk_failed(unit, exc)
+        self._observer.on_chunk_failed(chunk, exc)
 
         def failed(record: RequestRecord) -> RequestRecord:
-            record.failed_units[unit.index] = message
+            record.failed_units[chunk.index] = message
             return record
 
         self._persist_until_stored(entry, failed)
 
-    def _conclude(self, entry: Entry) -> None:
+    def _conclude(self, entry: LiveRequest) -> None:
         if entry.cancel.is_set() and entry.record.cancel_requested:
             self._finish(entry, RequestStatus.CANCELLED, "cancelled by the user")
         elif entry.cancel.is_set():
             log.info("%s interrupted by shutdown; it resumes on restart", entry.record.request_id)
         elif entry.record.failed_units:
-            failed, total = len(entry.record.failed_units), entry.plan.total_units
+            failed, total = len(entry.record.failed_units), entry.plan.total_chunks
             self._finish(
                 entry,
                 RequestStatus.FAILED,
@@ -517,7 +521,7 @@ class Orchestrator:
         else:
             self._finish(entry, RequestStatus.COMPLETED, None)
 
-    def _finish(self, entry: Entry, status: RequestStatus, error: str | None) -> None:
+    def _finish(self, entry: LiveRequest, status: RequestStatus, error: str | None) -> None:
         with self._lock:
             if entry.run_started is not None and entry.run_ended is None:
                 entry.run_ended = self._clock()
@@ -531,7 +535,7 @@ class Orchestrator:
         self._after_finish(entry, status)
 
     # Verification -----------------------------------------------------------------------------
-    def _after_finish(self, entry: Entry, status: RequestStatus) -> None:
+    def _after_finish(self, entry: LiveRequest, status: RequestStatus) -> None:
         """Verify again after a repair; verify a completed request when configured to."""
         last = entry.record.verification
         repairing = last is not None and last.status is VerificationStatus.REPAIRING
@@ -548,7 +552,7 @@ class Orchestrator:
 
     def verify(self, request_id: str, *, repair: bool = False) -> Verification:
         """Compare the request's store with its source now, in the calling thread; with
-        ``repair``, queue the mismatched units again (``run_pending`` or the worker runs them,
+        ``repair``, queue the mismatched chunks again (``run_pending`` or the worker runs them,
         then verifies again). NotFoundError / ConflictError (running, or verifying)."""
         entry = self._claim_verify(request_id)
         return self._verify_entry(entry, repair=repair)
@@ -563,7 +567,7 @@ class Orchestrator:
         thread.start()
         return self.get(request_id)
 
-    def _claim_verify(self, request_id: str) -> Entry:
+    def _claim_verify(self, request_id: str) -> LiveRequest:
         entry = self._entry(request_id)
         with self._lock:
             if self._counter is None:
@@ -582,7 +586,7 @@ class Orchestrator:
 
     def _verify_entry(
         self,
-        entry: Entry,
+        entry: LiveRequest,
         *,
         repair: bool,
         repaired: tuple[int, ...] = (),
@@ -603,7 +607,7 @@ class Orchestrator:
                 entry.verifying = False
 
     def _check(
-        self, entry: Entry, repair: bool, repaired: tuple[int, ...], catch_up: bool
+        self, entry: LiveRequest, repair: bool, repaired: tuple[int, ...], catch_up: bool
     ) -> Verification:
         spec, started = entry.record.spec, self._clock()
         grid = WindowGrid(spec.start, spec.end, spec.chunk_size)
@@ -655,17 +659,19 @@ class Orchestrator:
             floor=retry_after,
         )
 
-    def _start_repair(self, entry: Entry, found: Verification) -> Verification:
-        """Queue every unit holding a mismatched (point, window): checkpointed like any unit."""
+    def _start_repair(self, entry: LiveRequest, found: Verification) -> Verification:
+        """Queue every chunk holding a mismatched (point, window): checkpointed like any chunk."""
         plan = entry.plan
         group_of = {p: g for g, points in enumerate(plan.groups) for p in points}
-        units = sorted({m.window * len(plan.groups) + group_of[m.point] for m in found.mismatches})
-        repairing = replace(found, status=VerificationStatus.REPAIRING, repaired_units=tuple(units))
+        chunks = sorted({m.window * len(plan.groups) + group_of[m.point] for m in found.mismatches})
+        repairing = replace(
+            found, status=VerificationStatus.REPAIRING, repaired_units=tuple(chunks)
+        )
 
         def queued(record: RequestRecord) -> RequestRecord:
-            record.repair_units |= set(units)
-            for index in units:
-                record.failed_units.pop(index, None)  # a failed unit is repaired as well
+            record.repair_units |= set(chunks)
+            for index in chunks:
+                record.failed_units.pop(index, None)  # a failed chunk is repaired as well
             record.status, record.error, record.completed_at = RequestStatus.QUEUED, None, None
             record.cancel_requested = False
             record.verification = repairing
@@ -673,14 +679,14 @@ class Orchestrator:
 
         self._persist(entry, queued)
         with self._lock:
-            for index in units:
+            for index in chunks:
                 entry.done.pop(index, None)
             entry.cancel = threading.Event()
         self._queue.put(entry.record.request_id)
-        log.info("%s: repairing %d chunks", entry.record.request_id, len(units))
+        log.info("%s: repairing %d chunks", entry.record.request_id, len(chunks))
         return repairing
 
-    def _save_verification(self, entry: Entry, verification: Verification) -> None:
+    def _save_verification(self, entry: LiveRequest, verification: Verification) -> None:
         def verified(record: RequestRecord) -> RequestRecord:
             record.verification = verification
             return record

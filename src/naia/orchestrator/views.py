@@ -54,7 +54,7 @@ class Stats:
 
 @dataclass(frozen=True, slots=True)
 class ChunkMap:
-    """Per work unit state, for the dashboard: windows × point groups."""
+    """Per chunk state, for the dashboard: windows × point groups."""
 
     windows: tuple[tuple[datetime, datetime], ...]
     groups: tuple[tuple[str, ...], ...]

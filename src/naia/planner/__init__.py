@@ -1,4 +1,4 @@
-"""Planner: a validated request becomes work units (points × half-open time windows). Pure."""
+"""Planner: a validated request becomes chunks (points × half-open time windows). Pure."""
 
 from naia.planner.plan import Limits, Plan, make_plan, validate_spec
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from naia.domain.errors import InvalidRequestError
-from naia.domain.model import BackfillSpec, WorkUnit
+from naia.domain.model import BackfillSpec, Chunk
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,17 +25,17 @@ class Plan:
     groups: tuple[tuple[str, ...], ...]
 
     @property
-    def total_units(self) -> int:
+    def total_chunks(self) -> int:
         return len(self.windows) * len(self.groups)
 
-    def unit(self, index: int) -> WorkUnit:
+    def chunk(self, index: int) -> Chunk:
         """Units run time-major: every point group of window 0, then window 1, …"""
         window, group = divmod(index, len(self.groups))
         start, end = self.windows[window]
-        return WorkUnit(self.request_id, index, self.groups[group], start, end, window, group)
+        return Chunk(self.request_id, index, self.groups[group], start, end, window, group)
 
-    def units(self) -> list[WorkUnit]:
-        return [self.unit(i) for i in range(self.total_units)]
+    def chunks(self) -> list[Chunk]:
+        return [self.chunk(i) for i in range(self.total_chunks)]
 
 
 def validate_spec(spec: BackfillSpec, limits: Limits) -> None:

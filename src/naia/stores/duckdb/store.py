@@ -19,7 +19,7 @@ import duckdb
 import pyarrow as pa
 
 from naia.domain.errors import TerminalError
-from naia.domain.model import ChunkCheckpoint, ChunkWritten, RequestRecord, WindowGrid, WorkUnit
+from naia.domain.model import Chunk, ChunkCheckpoint, ChunkWritten, RequestRecord, WindowGrid
 from naia.domain.ports import StoredCounts
 from naia.domain.records import record_from_json, record_to_json
 from naia.domain.schema import BATCH_SCHEMA
@@ -133,15 +133,15 @@ class DuckDbStore:
         self._written = 0
 
     # ChunkWriter -----------------------------------------------------------------------------
-    def write_chunk(self, unit: WorkUnit, batches: Iterable[pa.RecordBatch]) -> ChunkWritten:
+    def write_chunk(self, chunk: Chunk, batches: Iterable[pa.RecordBatch]) -> ChunkWritten:
         with self.session() as cur:
             try:
                 cur.begin()
-                self._clear_window(cur, unit)
+                self._clear_window(cur, chunk)
                 values, count = self._insert_all(cur, batches)
                 cur.execute(
                     "INSERT OR REPLACE INTO naia_checkpoints VALUES (?, ?, ?, ?, ?)",
-                    [unit.request_id, unit.index, values, count, datetime.now(UTC)],
+                    [chunk.request_id, chunk.index, values, count, datetime.now(UTC)],
                 )
                 cur.commit()
             except BaseException:
@@ -152,8 +152,8 @@ class DuckDbStore:
         return ChunkWritten(values=values, batches=count)
 
     @staticmethod
-    def _clear_window(cur: duckdb.DuckDBPyConnection, unit: WorkUnit) -> None:
-        params = [unit.start, unit.end, list(unit.points)]
+    def _clear_window(cur: duckdb.DuckDBPyConnection, chunk: Chunk) -> None:
+        params = [chunk.start, chunk.end, list(chunk.points)]
         if cur.execute(_HAS_ROWS, params).fetchone() is not None:
             cur.execute(_DELETE, params)
 

@@ -34,7 +34,7 @@ from naia.domain.fleet import (
     UnitLostError,
     UnitOrder,
 )
-from naia.domain.model import ChunkCheckpoint, ChunkWritten, ConnectorType, WorkUnit
+from naia.domain.model import Chunk, ChunkCheckpoint, ChunkWritten, ConnectorType
 from naia.domain.records import record_from_json
 from naia.stores.kafka.state import CheckpointJson
 from naia.stores.kafka.writer import KafkaChunkWriter
@@ -91,7 +91,7 @@ class _UnitWriter(KafkaChunkWriter):
 
     def write_settled(
         self,
-        unit: WorkUnit,
+        unit: Chunk,
         batches: Iterable[pa.RecordBatch],
         settle: Callable[[Producer, int, int], None],
     ) -> ChunkWritten:
@@ -128,9 +128,7 @@ class _UnitWriter(KafkaChunkWriter):
         return self._producer
 
 
-def _headers(
-    piece: pa.RecordBatch, unit: WorkUnit, seq: int
-) -> list[tuple[str, str | bytes | None]]:
+def _headers(piece: pa.RecordBatch, unit: Chunk, seq: int) -> list[tuple[str, str | bytes | None]]:
     return batch_headers(piece, unit.request_id, unit.index, seq)
 
 
@@ -206,7 +204,7 @@ class KafkaUnitFeed:
             except DecodeError as exc:
                 log.error("unit at %s[%d]@%d dropped: %s", message.topic(),
                           message.partition(), message.offset(), exc)  # fmt: skip
-                bad = UnitOrder(WorkUnit("", -1, (), _now(), _now()), ConnectorType.SIMULATOR, 0)
+                bad = UnitOrder(Chunk("", -1, (), _now(), _now()), ConnectorType.SIMULATOR, 0)
                 self._lease = (bad, *_where(message))
                 self._commit_only()
                 continue
@@ -480,7 +478,7 @@ class KafkaFleetBoard:
         self,
         request_id: str,
         connector_type: ConnectorType,
-        units: Sequence[WorkUnit],
+        units: Sequence[Chunk],
         skip: set[int],
     ) -> Dispatch:
         from naia.domain.fleet import outstanding

@@ -16,7 +16,7 @@ import pyarrow as pa
 from confluent_kafka import KafkaException, Producer
 
 from naia.domain.errors import TransientError
-from naia.domain.model import ChunkWritten, WorkUnit
+from naia.domain.model import Chunk, ChunkWritten
 from naia.domain.schema import time_sorted
 from naia.stores.kafka.state import CheckpointJson
 from naia.transports.kafka.codec import batch_headers, encode_batch
@@ -44,20 +44,20 @@ class KafkaChunkWriter:
         except KafkaException as exc:
             raise TransientError(f"Kafka transactions unavailable: {exc}") from exc
 
-    def write_chunk(self, unit: WorkUnit, batches: Iterable[pa.RecordBatch]) -> ChunkWritten:
+    def write_chunk(self, chunk: Chunk, batches: Iterable[pa.RecordBatch]) -> ChunkWritten:
         producer = self._producer
         producer.begin_transaction()
         try:
             values = count = 0
             # one partition per (request, point group): its chunks are read in the order they
             # were written, so QuestDB appends them instead of merging months into each other
-            key = f"{unit.request_id}:{unit.group}".encode()
+            key = f"{chunk.request_id}:{chunk.group}".encode()
             for piece, payload in self._messages(batches):
-                headers = batch_headers(piece, unit.request_id, unit.index, count)
+                headers = batch_headers(piece, chunk.request_id, chunk.index, count)
                 self._produce(self._settings.backfill_topic, key, payload, headers)
                 values += piece.num_rows
                 count += 1
-            self._produce_checkpoint(unit, values, count)
+            self._produce_checkpoint(chunk, values, count)
             producer.commit_transaction(60)
         except KafkaException as exc:
             self._abort()
@@ -89,9 +89,9 @@ class KafkaChunkWriter:
         yield from self._fitting(batch.slice(0, half))
         yield from self._fitting(batch.slice(half))
 
-    def _produce_checkpoint(self, unit: WorkUnit, values: int, batches: int) -> None:
-        body = CheckpointJson(unit.index, values, batches, datetime.now(UTC))
-        key = f"{unit.request_id}:{unit.index}".encode()
+    def _produce_checkpoint(self, chunk: Chunk, values: int, batches: int) -> None:
+        body = CheckpointJson(chunk.index, values, batches, datetime.now(UTC))
+        key = f"{chunk.request_id}:{chunk.index}".encode()
         self._produce(self._settings.checkpoints_topic, key, msgspec.json.encode(body), [])
 
     def _produce(

@@ -14,7 +14,7 @@ import msgspec
 
 from naia.domain.errors import DecodeError
 from naia.domain.fleet import Dispatch, Outcome, UnitOrder
-from naia.domain.model import ConnectorType, WorkUnit
+from naia.domain.model import Chunk, ConnectorType
 
 UNIT_CONTENT_TYPE = b"application/vnd.naia.unit+json"
 
@@ -75,7 +75,7 @@ def decode_unit(payload: bytes) -> UnitOrder:
         connector = ConnectorType(b.connector_type)
     except (msgspec.DecodeError, ValueError) as exc:
         raise DecodeError(f"not a work unit: {exc}") from exc
-    unit = WorkUnit(b.request_id, b.index, tuple(b.points), b.start, b.end, b.window, b.group)
+    unit = Chunk(b.request_id, b.index, tuple(b.points), b.start, b.end, b.window, b.group)
     return UnitOrder(unit, connector, b.run)
 
 

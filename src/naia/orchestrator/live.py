@@ -13,7 +13,7 @@ from naia.planner import Plan
 
 
 @dataclass
-class Entry:
+class LiveRequest:
     record: RequestRecord
     plan: Plan
     done: dict[int, ChunkCheckpoint] = field(default_factory=dict)
@@ -23,7 +23,7 @@ class Entry:
     run_started: float | None = None
     run_ended: float | None = None
     run_values: int = 0
-    run_units: int = 0
+    run_chunks: int = 0
     in_flight_values: int = 0
     retries: int = 0
     verifying: bool = False
@@ -32,19 +32,19 @@ class Entry:
     def status(self) -> RequestStatus:
         return self.record.status
 
-    def pending_units(self) -> list[int]:
+    def pending_chunks(self) -> list[int]:
         skip = (self.done.keys() - self.record.repair_units) | self.record.failed_units.keys()
-        return [i for i in range(self.plan.total_units) if i not in skip]
+        return [i for i in range(self.plan.total_chunks) if i not in skip]
 
     def begin_run(self, clock: float) -> None:
         self.run_started, self.run_ended = clock, None
-        self.run_values = self.run_units = self.in_flight_values = 0
+        self.run_values = self.run_chunks = self.in_flight_values = 0
 
     def values_done(self) -> int:
         return sum(c.values for c in self.done.values())
 
     def view(self, now: datetime, clock: float) -> RequestView:
-        record, total = self.record, self.plan.total_units
+        record, total = self.record, self.plan.total_chunks
         rate, eta = self._rate_and_eta(clock)
         return RequestView(
             request_id=record.request_id,
@@ -86,10 +86,10 @@ class Entry:
             return None, None
         elapsed = max(clock - self.run_started, 1e-9)
         rate = (self.run_values + self.in_flight_values) / elapsed
-        if self.run_units == 0:
+        if self.run_chunks == 0:
             return rate, None
-        remaining = len(self.pending_units()) - len(self.running)
-        per_unit = elapsed / self.run_units
+        remaining = len(self.pending_chunks()) - len(self.running)
+        per_unit = elapsed / self.run_chunks
         return rate, max(0.0, (remaining + 0.5 * len(self.running)) * per_unit)
 
     def _final_rate(self) -> float | None:
@@ -101,7 +101,7 @@ class Entry:
 
     def chunk_map(self) -> ChunkMap:
         states = []
-        for i in range(self.plan.total_units):
+        for i in range(self.plan.total_chunks):
             if i in self.done:
                 states.append(ChunkState.DONE)
             elif i in self.running:
