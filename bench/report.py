@@ -127,6 +127,7 @@ def evaluate(report: Report) -> None:
             )
         )
     _s2_targets(report)
+    _tenfold_target(report)
     for comp, goal in (("fetch", 5.0), ("e2e", 5.0), ("ingest", 3.0)):
         c = next((c for c in report.comparisons if c["id"] == comp), None)
         ratio = c.get("ratio") if c else None
@@ -191,6 +192,25 @@ def evaluate(report: Report) -> None:
                 1.7 <= ratio <= 2.3,
             )
         )
+
+
+def _tenfold_target(report: Report) -> None:
+    """Issue 17 (d): 1,000 points x 1 year at the rate of 100 points x 1 year (within 15 %)."""
+    small, big = report.find("s1"), report.find("s1-rss")
+    if not (small and big and small.rate and big.rate):
+        report.targets.append(
+            _target("1,000 points × 1 year vs scenario 1", "within 15 %", "not measured", None)
+        )
+        return
+    ratio = big.rate / small.rate
+    report.targets.append(
+        _target(
+            "1,000 points × 1 year vs scenario 1 (100 points × 1 year)",
+            "values/s within 15 % (≥ 0.85×)",
+            f"{big.rate / 1e6:.2f} vs {small.rate / 1e6:.2f} M values/s (× {ratio:.2f})",
+            ratio >= 0.85,
+        )
+    )
 
 
 S2_RATE = 1.5e6  # values/s of `naia backfill`, PIWebApi (emulator) → DuckDB (issue 17 (a))

@@ -76,7 +76,8 @@ class Plan:
 
     @property
     def rss(self) -> tuple[int, tuple[datetime, datetime]]:
-        return (200, self.span(7)) if self.quick else (1000, self.span(30))
+        """Issue 17 (d): ten times Test 3 — 1,000 points over the year of scenario 1."""
+        return (200, self.span(7)) if self.quick else (1000, YEAR)
 
     @property
     def scale(self) -> tuple[int, int, int]:
@@ -195,7 +196,7 @@ class Bench:
         )
         s = Scenario(
             "s1-rss",
-            f"1b. RSS check: Simulator → DuckDB, {_label(n, span)}, one 30-day chunk",
+            f"1b. Ten times Test 3: Simulator → DuckDB, {_label(n, span)}, 30-day chunks",
             _cmd(argv),
             expected,
         )
