@@ -8,10 +8,12 @@ import threading
 from collections.abc import Callable
 from types import FrameType
 
+from naia.app.latest import RebuildHook
 from naia.app.metrics import IngestMetrics, serve_metrics
 from naia.app.settings import NaiaSettings
 from naia.domain.ports import Sink
 from naia.ingestion import IngestionWorker
+from naia.kernel.backoff import Backoff
 from naia.sinks.questdb.sink import QuestDbSink
 from naia.sinks.redis.sink import RedisLatestSink
 from naia.transports.kafka.inbox import KafkaInbox
@@ -24,12 +26,14 @@ log = logging.getLogger("naia.ingest")
 def build_worker(
     settings: NaiaSettings, metrics: IngestMetrics | None = None
 ) -> tuple[IngestionWorker, KafkaInbox, list[Sink]]:
-    ensure_topics(settings.kafka)
+    """The worker, its inbox and sinks; none of them needs its service up to be made."""
     inbox = KafkaInbox(settings.kafka)
-    sinks: list[Sink] = [QuestDbSink(settings.questdb), RedisLatestSink(settings.redis)]
+    redis_sink = RedisLatestSink(settings.redis, on_empty=RebuildHook(settings.questdb))
+    sinks: list[Sink] = [QuestDbSink(settings.questdb), redis_sink]
+    ingest = settings.ingest
     worker = IngestionWorker(
-        inbox, sinks, max_messages=settings.ingest.max_messages,
-        poll_timeout=settings.ingest.poll_timeout_s, observer=metrics,
+        inbox, sinks, max_messages=ingest.max_messages, poll_timeout=ingest.poll_timeout_s,
+        observer=metrics, backoff=Backoff(ingest.retry_base_delay_s, ingest.retry_max_delay_s),
     )  # fmt: skip
     return worker, inbox, sinks
 
@@ -37,6 +41,8 @@ def build_worker(
 def run_worker(settings: NaiaSettings, metrics_port: int | None = None) -> None:
     """Run until SIGTERM/SIGINT; the cycle in progress is flushed and committed before exit.
 
+    Kafka, QuestDB and Redis may be down at start or go away while it runs: the worker waits
+    for them (backoff, one warning per outage, ``naia_ingest_dependency_up``) and goes on.
     With ``metrics_port``, Prometheus metrics (values ingested, consumer lag…) are served at
     http://127.0.0.1:<metrics_port>/metrics.
     """
@@ -57,7 +63,8 @@ def run_worker(settings: NaiaSettings, metrics_port: int | None = None) -> None:
         settings.questdb.http_url, settings.redis.host, settings.redis.port,
     )  # fmt: skip
     try:
-        worker.run(stop)
+        if worker.call_until_available("kafka", lambda: ensure_topics(settings.kafka, 5.0), stop):
+            worker.run(stop)
     finally:
         inbox.close()
         for sink in sinks:

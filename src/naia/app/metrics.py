@@ -17,6 +17,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     ProcessCollector,
     generate_latest,
@@ -33,6 +34,8 @@ log = logging.getLogger("naia.metrics")
 
 CHUNK_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0)
 PI_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+DEPENDENCIES = ("kafka", "questdb", "redis")
 
 Requests = Callable[[], list[RequestView]]
 LagProbe = Callable[[], Mapping[tuple[str, int], int]]
@@ -208,6 +211,21 @@ class IngestMetrics:
         self.dead_letters = Counter(
             "naia_ingest_dead_letters", "Undecodable messages sent to the DLQ", registry=r
         )
+        self.dependency_up = Gauge(
+            "naia_ingest_dependency_up",
+            "1 while the worker reaches the dependency (kafka, questdb, redis), 0 during an outage",
+            labelnames=("dependency",),
+            registry=r,
+        )
+        self.retries = Counter(
+            "naia_ingest_retries",
+            "Operations on a dependency that failed and were tried again after a wait",
+            labelnames=("dependency",),
+            registry=r,
+        )
+        for dependency in DEPENDENCIES:
+            self.dependency_up.labels(dependency=dependency).set(1)
+            self.retries.labels(dependency=dependency)
         ProcessCollector(namespace="naia", registry=r)
 
     def watch_lag(self, probe: LagProbe) -> None:
@@ -221,6 +239,12 @@ class IngestMetrics:
 
     def on_dead_letter(self) -> None:
         self.dead_letters.inc()
+
+    def on_dependency(self, dependency: str, up: bool) -> None:
+        self.dependency_up.labels(dependency=dependency).set(1 if up else 0)
+
+    def on_retry(self, dependency: str) -> None:
+        self.retries.labels(dependency=dependency).inc()
 
 
 class LagCollector:

@@ -70,3 +70,21 @@ def stored_count(
         f"AND ts >= {_quote(format_timestamp(start))} AND ts < {_quote(format_timestamp(end))}"
     )
     return int(execute(settings, sql)["dataset"][0][0])
+
+
+LatestRow = tuple[str, int, int, float | None, str | None, bool]
+
+
+def latest_rows(settings: QuestDbSettings) -> list[LatestRow]:
+    """The newest (ts, seq) row of every point: (point, ts in µs, seq, value, state, good)."""
+    sql = (
+        f"SELECT source_address, cast(ts AS long), seq, value, state, good FROM {settings.table} "
+        "LATEST ON ts PARTITION BY source_address, seq"
+    )
+    newest: dict[str, LatestRow] = {}
+    for point, ts_us, seq, value, state, good in execute(settings, sql)["dataset"]:
+        row: LatestRow = (str(point), int(ts_us), int(seq), value, state, bool(good))
+        current = newest.get(row[0])
+        if current is None or (row[1], row[2]) > (current[1], current[2]):
+            newest[row[0]] = row
+    return list(newest.values())
