@@ -108,10 +108,12 @@ def with_stored(runtime: Runtime, view: RequestView, body: dict[str, Any]) -> di
     counter = runtime.stored_counter
     if counter is None:
         return body
+    body["storedReason"] = None
     try:
         stored: int | None = counter(view.points, view.start, view.end)
-    except NaiaError:
+    except NaiaError as exc:
         stored = None
+        body["storedReason"] = f"stored count unavailable: {exc}"
     body["storedValues"] = stored
     if stored is None:
         body["storedProgress"] = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from wsgiref.simple_server import WSGIServer
 
@@ -248,8 +249,34 @@ class IngestMetrics:
 
 
 class LagCollector:
-    def __init__(self, probe: LagProbe) -> None:
+    """The consumer lag at scrape time. While Kafka is away a scrape must still answer at once
+    (the dependency gauges matter most then): after a failed probe, scrapes go without the lag
+    for ``hold_off_s``; the failure is logged once until a probe succeeds again."""
+
+    def __init__(
+        self,
+        probe: LagProbe,
+        hold_off_s: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._probe = probe
+        self._hold_off_s = hold_off_s
+        self._clock = clock
+        self._failed_at: float | None = None
+
+    def _lags(self) -> Mapping[tuple[str, int], int]:
+        failed_at = self._failed_at
+        if failed_at is not None and self._clock() - failed_at < self._hold_off_s:
+            return {}
+        try:
+            lags = self._probe()
+        except Exception as exc:  # a scrape must not fail because Kafka is away
+            if failed_at is None:
+                log.warning("consumer lag unavailable (left out until Kafka answers): %s", exc)
+            self._failed_at = self._clock()
+            return {}
+        self._failed_at = None
+        return lags
 
     def collect(self) -> Iterable[Metric]:
         gauge = GaugeMetricFamily(
@@ -257,11 +284,7 @@ class LagCollector:
             "Messages not yet committed by the ingestion group (high watermark − committed)",
             labels=["topic", "partition"],
         )
-        try:
-            lags = self._probe()
-        except Exception as exc:  # a scrape must not fail because Kafka is away
-            log.warning("consumer lag unavailable: %s", exc)
-            lags = {}
+        lags = self._lags()
         for (topic, partition), lag in sorted(lags.items()):
             gauge.add_metric([topic, str(partition)], lag)
         yield gauge

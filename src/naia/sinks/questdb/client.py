@@ -29,13 +29,14 @@ DDL = """CREATE TABLE IF NOT EXISTS {table} (
 DEDUP UPSERT KEYS(ts, source_address, seq)"""
 
 
-def execute(settings: QuestDbSettings, sql: str) -> dict[str, Any]:
-    """Run SQL through QuestDB's HTTP /exec; raise TransientError when unreachable."""
+def execute(settings: QuestDbSettings, sql: str, timeout: float | None = None) -> dict[str, Any]:
+    """Run SQL through QuestDB's HTTP /exec (within ``timeout``, default the settings'
+    ``request_timeout_s``); raise TransientError when unreachable or too slow."""
     auth = None
     if settings.username and settings.password:
         auth = (settings.username, settings.password.get_secret_value())
     try:
-        response = _client(settings.request_timeout_s).get(
+        response = _client(timeout or settings.request_timeout_s).get(
             f"{settings.http_url}/exec", params={"query": sql}, auth=auth
         )
     except httpx.HTTPError as exc:
@@ -63,13 +64,14 @@ def _quote(text: str) -> str:
 def stored_count(
     settings: QuestDbSettings, points: tuple[str, ...], start: datetime, end: datetime
 ) -> int:
-    """Rows visible in QuestDB for these points in [start, end)."""
+    """Rows visible in QuestDB for these points in [start, end), asked within
+    ``stored_count_timeout_s``."""
     names = ", ".join(_quote(p) for p in points)
     sql = (
         f"SELECT count() FROM {settings.table} WHERE source_address IN ({names}) "
         f"AND ts >= {_quote(format_timestamp(start))} AND ts < {_quote(format_timestamp(end))}"
     )
-    return int(execute(settings, sql)["dataset"][0][0])
+    return int(execute(settings, sql, settings.stored_count_timeout_s)["dataset"][0][0])
 
 
 LatestRow = tuple[str, int, int, float | None, str | None, bool]

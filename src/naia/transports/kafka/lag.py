@@ -17,7 +17,7 @@ class KafkaLagProbe:
     With transactional producers the last commit marker counts as one message of lag at rest.
     """
 
-    def __init__(self, settings: KafkaSettings, timeout: float = 5.0) -> None:
+    def __init__(self, settings: KafkaSettings, timeout: float = 2.0) -> None:
         self._topics = (settings.datapoints_topic, settings.backfill_topic)
         self._timeout = timeout
         self._consumer = Consumer(
