@@ -12,12 +12,14 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pyarrow as pa
 import pytest
+import redis
 
 from naia.sources.simulator import SimulatorSettings, SimulatorSource
 from tests.conftest import DAY_START, SEED_POINTS
-from tests.helpers import free_port, wait_for
+from tests.helpers import api_up, free_port, request_data, run_naia, wait_for
 from tests.integration.distributed import stop
 from tests.integration.private_services import (
     PrivateServices,
@@ -161,3 +163,100 @@ def test_a_lost_group_generation_drops_the_cycle_and_the_worker_goes_on(s: Priva
     finally:
         worker.send_signal(signal.SIGCONT)
         stop(worker)
+
+
+def newest(batches: list[pa.RecordBatch], point: str) -> tuple[int, float]:
+    """(ts in µs, value) of the newest event of ``point`` in ``batches``."""
+    table = pa.Table.from_batches(batches)
+    best: tuple[int, int, float] | None = None
+    for name, ts, seq, value in zip(table["source_address"].to_pylist(), table["ts"].to_pylist(),
+                                    table["seq"].to_pylist(), table["value"].to_pylist(),
+                                    strict=True):  # fmt: skip
+        if name == point:
+            key = (int(ts.timestamp() * 1_000_000), int(seq), float(value))
+            best = key if best is None or key[:2] > best[:2] else best
+    assert best is not None
+    return best[0], best[2]
+
+
+def assert_latest(s: PrivateSlice, batches: list[pa.RecordBatch]) -> None:
+    for point in SEED_POINTS:
+        ts_us, value = newest(batches, point)
+        latest = s.latest(point)
+        assert int(latest["ts"]) == ts_us and float(latest["value"]) == value, (point, latest)
+
+
+def test_redis_restarted_empty_gets_the_latest_values_back_without_new_data(
+    s: PrivateSlice,
+) -> None:
+    s.create_topics()
+    port = free_port()
+    worker = s.start_worker(port)
+    try:
+        batches = hours(0, 3)
+        s.publish(batches)
+        wait_rows(s, rows(batches))
+        wait_for(lambda: all(s.latest(p) for p in SEED_POINTS), 30, "latest values")
+        s.services.kill("redis")
+        s.services.up("redis")  # no persistence: back empty
+        wait_for(lambda: all(s.latest(p) for p in SEED_POINTS), 60, "latest values rebuilt")
+        assert_latest(s, batches)
+        assert running(worker)
+        assert len(s.log_lines("latest values rebuilt from QuestDB")) >= 1
+    finally:
+        stop(worker)
+
+
+def test_naia_latest_rebuild_restores_missing_keys_and_keeps_newer_ones(s: PrivateSlice) -> None:
+    s.create_topics()
+    worker = s.start_worker(free_port())
+    try:
+        batches = hours(0, 2)
+        s.publish(batches)
+        wait_rows(s, rows(batches))
+        wait_for(lambda: all(s.latest(p) for p in SEED_POINTS), 30, "latest values")
+    finally:
+        stop(worker)
+    client = redis.Redis(port=s.services.settings.redis_port)
+    try:
+        client.delete(*(s.redis_prefix + p for p in SEED_POINTS))
+        newer = {"ts": str(4_000_000_000_000_000), "seq": "0", "value": "42.0", "state": "",
+                 "good": "1"}  # fmt: skip
+        client.hset(s.redis_prefix + "CDT158", mapping=newer)  # a live value newer than QuestDB
+    finally:
+        client.close()
+    done = run_naia("latest", "rebuild", env=s.env())
+    assert done.returncode == 0, done.stderr
+    assert "3 point(s)" in done.stdout
+    for point in ("SINUSOID", "SINUSOIDU"):
+        ts_us, value = newest(batches, point)
+        assert int(s.latest(point)["ts"]) == ts_us and float(s.latest(point)["value"]) == value
+    assert s.latest("CDT158")["value"] == "42.0"  # compare-and-set: the newer value stays
+
+
+def test_request_view_answers_promptly_while_questdb_hangs(s: PrivateSlice) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    api = s.start_api(port)
+    try:
+        wait_for(lambda: api_up(url), 90, "the API")
+        body = {"connectorType": "Simulator", "pointAddresses": list(SEED_POINTS),
+                "startTime": "2026-01-09T00:00:00Z", "endTime": "2026-01-09T06:00:00Z",
+                "chunkSize": "01:00:00"}  # fmt: skip
+        response = httpx.post(f"{url}/api/backfill/start", json=body, timeout=30)
+        assert response.status_code == 200, response.text
+        request_id = response.json()["data"]["requestId"]
+        wait_for(lambda: request_data(url, request_id)["status"] == "Completed", 90, "done")
+        s.services.pause("questdb")
+        for _ in range(3):
+            began = time.monotonic()
+            data = httpx.get(f"{url}/api/backfill/request/{request_id}", timeout=30).json()["data"]
+            took = time.monotonic() - began
+            assert took < 5.0, f"the view took {took:.1f} s while QuestDB hangs"
+            assert data["storedValues"] is None and data["storedComplete"] is False
+            assert "QuestDB" in data["storedReason"]
+        s.services.resume("questdb")
+        wait_for(lambda: request_data(url, request_id)["storedReason"] is None, 30, "count back")
+    finally:
+        s.services.resume("questdb")
+        stop(api)

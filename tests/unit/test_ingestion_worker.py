@@ -273,3 +273,13 @@ def test_run_until_stopped_leaves_every_cycle_committed() -> None:
         thread.join(WAIT_S)
     assert not thread.is_alive()
     assert [o for c in inbox.committed for o in c] == [0, 1, 2, 3, 4]
+
+
+def test_an_idle_worker_still_runs_the_sinks_durable_steps() -> None:
+    """Nothing to ingest: the sinks are still checked (Redis found empty is filled again)."""
+    inbox = Inbox([])
+    sink = Sink(inbox.events)
+    worker = IngestionWorker(inbox, [sink], idle_check_s=0.0, backoff=FAST)
+    assert worker.step() == 0 and worker.step() == 0
+    assert inbox.events.count("durable 1") == 1 and inbox.events.count("durable 2") == 1
+    assert inbox.committed == [] and worker.stats.commits == 0

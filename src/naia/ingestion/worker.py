@@ -123,6 +123,7 @@ class IngestionWorker:
         poll_timeout: float = 0.2,
         observer: IngestObserver | None = None,
         backoff: Backoff | None = None,
+        idle_check_s: float = 5.0,
     ) -> None:
         self._inbox = inbox
         self._sinks = list(sinks)
@@ -136,6 +137,8 @@ class IngestionWorker:
         self._stop = threading.Event()
         self._durable = ThreadPoolExecutor(max_workers=1, thread_name_prefix="naia-durable")
         self._in_flight: _InFlight | None = None
+        self._idle_check_s = idle_check_s
+        self._last_cycle = time.monotonic()
 
     def call_until_available(
         self, dependency: str, fn: Callable[[], object], stop: threading.Event
@@ -183,6 +186,7 @@ class IngestionWorker:
         self.health.ok(KAFKA)
         if not messages:
             self.drain()
+            self._idle_cycle()
             return 0
         values = 0
         for message in messages:
@@ -194,7 +198,19 @@ class IngestionWorker:
         durable = _Durable([sink.prepare() for sink in self._sinks])
         self.drain()
         self._in_flight = _InFlight(self._durable.submit(durable), durable, messages, values)
+        self._last_cycle = time.monotonic()
         return len(messages)
+
+    def _idle_cycle(self) -> None:
+        """With nothing to ingest, run the sinks' (empty) durable steps every ``idle_check_s``:
+        a sink checks its service then (Redis found empty is filled again) and an outage is
+        noticed and waited out as in a real cycle."""
+        if time.monotonic() - self._last_cycle < self._idle_check_s:
+            return
+        durable = _Durable([sink.prepare() for sink in self._sinks])
+        self._in_flight = _InFlight(self._durable.submit(durable), durable, [], 0)
+        self._last_cycle = time.monotonic()
+        self.drain()
 
     def drain(self) -> None:
         """Wait for the cycle in flight to be durable — trying it again while a sink's service
@@ -203,6 +219,8 @@ class IngestionWorker:
         if cycle is None:
             return
         self._make_durable(cycle)
+        if not cycle.messages:
+            return
         try:
             self._inbox.commit(cycle.messages)
         except GenerationLostError as exc:

@@ -105,15 +105,21 @@ class KafkaInbox:
             self._probe()
         return messages
 
-    def _probe(self) -> None:
-        """Ask the broker for metadata: clears the trouble when it answers, else raises."""
+    def _answers(self) -> bool:
+        """Whether the broker answers a metadata request (clears the trouble if it does)."""
         try:
             self._live.list_topics(self._settings.datapoints_topic, timeout=PROBE_TIMEOUT_S)
-        except KafkaException as exc:
+        except KafkaException:
+            return False
+        self._trouble = None
+        return True
+
+    def _probe(self) -> None:
+        """Clears the trouble when the broker answers, else raises."""
+        if not self._answers():
             raise DependencyUnavailableError(
                 KAFKA, f"Kafka at {self._settings.bootstrap_servers} unavailable: {self._trouble}"
-            ) from exc
-        self._trouble = None
+            )
         if self._carried:
             try:
                 self._commit_offsets({})
@@ -155,8 +161,8 @@ class KafkaInbox:
         for key, offset in offsets.items():
             merged[key] = max(merged.get(key, 0), offset)
         self._carried = merged
-        if self._trouble is not None:  # a commit would block until it times out (~45 s)
-            raise DependencyUnavailableError(
+        if self._trouble is not None and not self._answers():
+            raise DependencyUnavailableError(  # a commit would block until it times out (~45 s)
                 KAFKA, f"Kafka unavailable ({self._trouble}): offsets kept for the next commit"
             )
         for consumer, partitions in self._by_consumer(merged):
