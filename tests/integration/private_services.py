@@ -146,7 +146,6 @@ class PrivateSlice:
             "NAIA_QUESTDB__TABLE": self.table,
             "NAIA_REDIS__PORT": str(self.services.settings.redis_port),
             "NAIA_REDIS__KEY_PREFIX": self.redis_prefix,
-            "NAIA_INGEST__RETRY_MAX_DELAY_S": "2",
         }
 
     @property
