@@ -133,6 +133,10 @@ def test_worker_rides_out_a_kafka_restart_without_flooding_the_log(s: PrivateSli
         refused = s.log_lines("Connection refused")
         assert 1 <= len(refused) <= 10, f"{len(refused)} 'Connection refused' lines"
         assert len(s.log_lines("WARNING naia.ingest: kafka unavailable")) >= 1
+        s.services.kill("kafka")  # a SIGTERM while Kafka is away still ends the worker
+        wait_metric(port, "naia_ingest_dependency_up", 0, 60, dependency="kafka")
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(28) is not None  # (SIGKILL after 30 s otherwise)
     finally:
         stop(worker)
 

@@ -66,11 +66,27 @@ def run_worker(settings: NaiaSettings, metrics_port: int | None = None) -> None:
         if worker.call_until_available("kafka", lambda: ensure_topics(settings.kafka, 5.0), stop):
             worker.run(stop)
     finally:
-        inbox.close()
-        for sink in sinks:
-            sink.close()
+        _within(CLOSE_TIMEOUT_S, "the clients", [inbox.close, *(s.close for s in sinks), *closers])
+
+
+CLOSE_TIMEOUT_S = 15.0
+
+
+def _within(timeout: float, what: str, closers: list[Callable[[], None]]) -> None:
+    """Run ``closers`` in order on a daemon thread for at most ``timeout`` s: librdkafka's
+    consumer close may wait for a group coordinator that is gone, and a stopping worker must
+    exit anyway (its uncommitted messages come again; the group drops the member after its
+    session timeout)."""
+
+    def close_all() -> None:
         for close in closers:
             close()
+
+    thread = threading.Thread(target=close_all, name="naia-close", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        log.warning("closing %s took over %.0f s (Kafka away?): exiting without it", what, timeout)
 
 
 def _serve(
