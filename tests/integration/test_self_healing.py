@@ -142,6 +142,31 @@ def test_worker_rides_out_a_kafka_restart_without_flooding_the_log(s: PrivateSli
 
 
 def test_a_lost_group_generation_drops_the_cycle_and_the_worker_goes_on(s: PrivateSlice) -> None:
+    """The worker is frozen (SIGSTOP) mid-ingestion past its session timeout — as a broker
+    restart or a long pause does — so the group forgets it while a cycle is in flight; that
+    cycle's commit is refused (UNKNOWN_MEMBER_ID / ILLEGAL_GENERATION). The worker must drop
+    it, rejoin, and store everything exactly once."""
+    s.create_topics()
+    port = free_port()
+    worker = s.start_worker(port)
+    try:
+        batches = hours(0, 24 * 20)  # 1,440 messages: ingestion lasts several seconds
+        s.publish(batches)
+        wait_for(lambda: s.count() > 0, 60, "ingestion under way")
+        worker.send_signal(signal.SIGSTOP)
+        frozen = time.monotonic()
+        wait_for(lambda: time.monotonic() - frozen > 16, 30, "past the session timeout")
+        worker.send_signal(signal.SIGCONT)
+        wait_rows(s, rows(batches), timeout=180)
+        assert running(worker)
+    finally:
+        worker.send_signal(signal.SIGCONT)
+        stop(worker)
+
+
+def test_a_cycle_held_by_redis_past_the_session_timeout_is_dropped_and_comes_again(
+    s: PrivateSlice,
+) -> None:
     """A cycle waits on a paused Redis (its rows already in QuestDB) while the worker is frozen
     (SIGSTOP) past its session timeout: the group forgets the member, and the commit of that
     cycle is refused (UNKNOWN_MEMBER_ID). The worker must drop that commit, rejoin, and store

@@ -10,7 +10,7 @@ import logging
 import time
 
 from naia.domain.errors import DependencyUnavailableError, TransientError
-from naia.sinks.questdb.client import latest_rows
+from naia.sinks.questdb.client import ensure_table, latest_rows
 from naia.sinks.questdb.settings import QuestDbSettings
 from naia.sinks.redis.sink import RedisLatestSink, as_latest
 
@@ -23,6 +23,7 @@ def rebuild_latest(questdb: QuestDbSettings, sink: RedisLatestSink) -> tuple[int
     """Write every point's newest stored row to Redis; returns (points found, keys written)."""
     began = time.monotonic()
     try:
+        ensure_table(questdb)  # a fresh installation: nothing stored yet, nothing to rebuild
         rows = latest_rows(questdb)
     except TransientError as exc:
         raise DependencyUnavailableError(QUESTDB, f"latest values not rebuilt: {exc}") from exc

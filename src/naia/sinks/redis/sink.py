@@ -92,6 +92,7 @@ class RedisLatestSink:
         self._script = self._client.register_script(_SCRIPT)
         self._pending: dict[str, Latest] = {}
         self._on_empty = on_empty
+        self._rebuilding = False  # the marker was found missing; not rebuilt yet
 
     def write(self, batch: pa.RecordBatch) -> None:
         for point, latest in latest_per_point(batch).items():
@@ -109,9 +110,12 @@ class RedisLatestSink:
 
     def _send_all(self, items: list[tuple[str, Latest]]) -> None:
         if self._on_empty is not None and not self.has_marker():
-            log.warning("Redis holds no %s: rebuilding the latest values", self.marker)
+            if not self._rebuilding:
+                log.warning("Redis holds no %s: rebuilding the latest values", self.marker)
+                self._rebuilding = True
             self._on_empty(self)
             self.set_marker()
+            self._rebuilding = False
         self.apply(dict(items))
 
     @property
