@@ -14,5 +14,5 @@ class RedisSettings(BaseModel):
     password: SecretStr | None = None
     key_prefix: str = "naia:latest:"
     timeout_s: float = Field(
-        default=10.0, gt=0, description="connect and per-call timeout: a hung Redis is an outage"
+        default=5.0, gt=0, description="connect and per-call timeout: a hung Redis is an outage"
     )

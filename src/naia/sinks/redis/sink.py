@@ -19,6 +19,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from naia.domain.errors import DependencyUnavailableError
 from naia.sinks.redis.settings import RedisSettings
@@ -88,7 +90,10 @@ class RedisLatestSink:
         self._client = client or redis.Redis(
             host=settings.host, port=settings.port, db=settings.db, password=password,
             socket_timeout=settings.timeout_s, socket_connect_timeout=settings.timeout_s,
+            retry=Retry(NoBackoff(), 0),
         )  # fmt: skip
+        # one try per call: the worker waits and tries again (redis-py's default, 10 retries
+        # of a 5 s timeout, would hide a hung Redis for minutes)
         self._script = self._client.register_script(_SCRIPT)
         self._pending: dict[str, Latest] = {}
         self._on_empty = on_empty
