@@ -22,7 +22,7 @@ import pyarrow as pa
 import redis
 from confluent_kafka import Producer
 
-from naia.services import ServiceManager, ServicesSettings
+from naia.services import ServiceManager, ServicesSettings, ServicesUpError
 from naia.sinks.questdb.client import execute
 from naia.sinks.questdb.settings import QuestDbSettings
 from naia.sinks.redis.settings import RedisSettings
@@ -52,8 +52,17 @@ class PrivateServices:
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.settings.kafka_port}"
 
-    def up(self, *names: str) -> None:
-        self.manager.up(list(names) or None)
+    def up(self, *names: str, attempts: int = 3) -> None:
+        """Start these services (all by default). A Kafka killed with -9 and started at once
+        may refuse to start ("Another broker is registered with that broker id") until its
+        old registration expires: such a start is tried again."""
+        for attempt in range(1, attempts + 1):
+            try:
+                self.manager.up(list(names) or None)
+                return
+            except ServicesUpError:
+                if attempt == attempts:
+                    raise
 
     def down(self) -> None:
         for name in ("kafka", "questdb", "redis"):
