@@ -137,6 +137,17 @@ def evaluate(report: Report) -> None:
                 None if ratio is None else ratio >= goal,
             )
         )
+    afsdk = next((c for c in report.comparisons if c["id"] == "afsdk-per-value"), None)
+    if afsdk is not None:
+        rate, ratio = afsdk.get("ours"), afsdk.get("ratio")
+        t.append(
+            _target(
+                "AF SDK decode, AFValues → Arrow",
+                "≥ 1 M values/s and ≥ 10× the per-value loop",
+                f"{rate / 1e6:.2f} M values/s, {ratio:.1f}×" if rate and ratio else "not measured",
+                None if not (rate and ratio) else rate >= 1e6 and ratio >= 10,
+            )
+        )
     worst: tuple[float, str] = (0.0, "")
     for s in report.scenarios:
         for r in s.runs:

@@ -3,12 +3,13 @@
 Run from the repository root (scripts/bench.sh does): ``.venv/bin/python -m bench.run``.
 ``BENCH_QUICK=1`` (or ``--quick``) runs one short run of each, for CI-sized checks, and writes
 ``bench/results/quick-*.json`` without touching docs/performance.md. ``--only s1,s3`` picks
-sections (s1, rss, scale, s2, fetch, s4, s3, ingest, qdb, profile).
+sections (s1, rss, scale, s2, fetch, s4, s3, ingest, qdb, profile, afsdk).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shlex
 import shutil
@@ -42,7 +43,9 @@ ROOT = Path(__file__).resolve().parents[1]
 PEERS_BIN = ROOT / "var" / "bench" / "peers-venv" / "bin"
 PEERS_PYTHON = PEERS_BIN / "python"
 PAGE = 10_000  # maxCount per request for both PI Web API readers
-SECTIONS = ("s1", "rss", "scale", "s2", "fetch", "s4", "s3", "ingest", "qdb", "profile")
+SECTIONS = (
+    "s1", "rss", "scale", "s2", "fetch", "s4", "s3", "ingest", "qdb", "profile", "afsdk",
+)  # fmt: skip
 YEAR = (datasets.day("2023-01-01"), datasets.day("2024-01-01"))
 
 
@@ -414,6 +417,35 @@ class Bench:
             }
         )
 
+    def afsdk(self) -> None:
+        """AF SDK decode (AFValues → Arrow through pythonnet on Mono, the stand-in of `make
+        standin`), bulk against per value: bench/bench_afsdk_decode.py in its own process (one
+        CLR per process)."""
+        values, runs = (200_000, 1) if self.plan.quick else (1_000_000, 5)
+        out = ROOT / "var" / "bench" / "afsdk-decode.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        argv = [sys.executable, "-m", "bench.bench_afsdk_decode", "--values", str(values),
+                "--runs", str(runs), "--json", str(out)]  # fmt: skip
+        self.log(f"afsdk: {_cmd(argv)}")
+        subprocess.run(argv, cwd=ROOT, check=True, timeout=1800)
+        result = json.loads(out.read_text())
+        ways = result["ways"]
+        for peer, label, ratio in (
+            ("per-value", "per-value loop (the connector's fallback)", "ratio_to_per_value"),
+            ("piconnect", "a loop as PIconnect reads recorded values", "ratio_to_piconnect"),
+        ):
+            self.rep.comparisons.append(
+                {
+                    "id": f"afsdk-{peer}",
+                    "title": "AF SDK decode: AFValues → Arrow (bulk helper)",
+                    "data": result["data"],
+                    "peer": label,
+                    "ours": ways["bulk"]["values_per_s"],
+                    "theirs": ways[peer]["values_per_s"],
+                    "ratio": result[ratio],
+                }
+            )
+
     def profile(self) -> None:
         exe = profiles.py_spy(PEERS_BIN)
         if exe is None:
@@ -525,6 +557,7 @@ def main(argv: list[str] | None = None) -> int:
         ("ingest", bench.ingest),
         ("qdb", bench.qdb),
         ("profile", bench.profile),
+        ("afsdk", bench.afsdk),
     ]
     try:
         for name, step in steps:

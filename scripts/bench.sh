@@ -6,7 +6,9 @@
 #                                   # table in docs/performance.md regenerated
 #   BENCH_QUICK=1 make bench        # ~1.5 min, one short run of each; bench/results/quick-*
 #   BENCH_ONLY=s1,s3 make bench     # some sections (docs untouched): s1 rss scale s2 fetch s4 s3
-#                                   # ingest qdb profile
+#                                   # ingest qdb profile afsdk (AF SDK decode on Mono, the stand-in
+#                                   # that `make bench` compiles)
+#   BENCH_ONLY=emulator make bench  # only the emulator's serving rate (bench/emulator_serving.py)
 #   NAIA_KEEP_SERVICES=1            # leave Kafka/QuestDB/Redis running if this script started them
 #
 # Installs what the peers need into var/bench/peers-venv (pinned below), starts the services with
@@ -32,6 +34,10 @@ log() { printf '[bench.sh %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 if [ ! -x "$BIN/naia" ]; then
   echo "no $BIN/naia: run 'make install' first" >&2
   exit 2
+fi
+
+if [ "${BENCH_ONLY:-}" = emulator ]; then
+  exec "$BIN/python" -m bench.emulator_serving
 fi
 
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "${PEER_PINS[*]}" ]; then

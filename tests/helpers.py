@@ -13,6 +13,14 @@ from typing import Any
 
 import httpx
 
+TEST1: dict[str, Any] = {  # the seed's Test 1: 3 points x 1 day, 1-hour chunks = 4,320 values
+    "connectorType": "Simulator",
+    "pointAddresses": ["SINUSOID", "CDT158", "SINUSOIDU"],
+    "startTime": "2026-01-09T00:00:00Z",
+    "endTime": "2026-01-10T00:00:00Z",
+    "chunkSize": "01:00:00",
+}
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -48,6 +56,18 @@ def wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
             pass
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+def wait_done(client: Any, request_id: str, timeout: float = 30) -> dict[str, Any]:
+    """Poll a request (HTTP client or TestClient) until it is no longer queued or running."""
+    seen: dict[str, Any] = {}
+
+    def done() -> bool:
+        seen.update(client.get(f"/api/backfill/request/{request_id}").json()["data"])
+        return seen["status"] not in ("Queued", "Running")
+
+    wait_for(done, timeout, f"request {request_id} to finish")
+    return seen
 
 
 def api_up(url: str) -> bool:

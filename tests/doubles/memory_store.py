@@ -43,6 +43,10 @@ class MemoryStore:
         with self._lock:
             self._records[record.request_id] = record_to_json(record)
 
+    def abandon_request(self, request_id: str) -> None:
+        with self._lock:
+            self._records.pop(request_id, None)
+
     def load_requests(self) -> list[RequestRecord]:
         with self._lock:
             records = [record_from_json(t) for t in self._records.values()]

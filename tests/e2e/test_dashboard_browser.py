@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 
 from tests.e2e import CHROMIUM, CHROMIUM_ARGS
-from tests.helpers import api_up, free_port, naia, wait_for
-from tests.unit.test_api import TEST1
+from tests.helpers import TEST1, api_up, free_port, naia, wait_for
 
 pytestmark = [
     pytest.mark.slow,

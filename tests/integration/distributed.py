@@ -99,6 +99,15 @@ class Slice:
     def start_worker(self, **env: str) -> subprocess.Popen[bytes]:
         return naia("ingest", env={**self.env(), **env}, log=self.tmp / "ingest.log")
 
+    def wait_settled(self, timeout: float = 120) -> None:
+        """Wait until the worker committed every message published so far and QuestDB applied
+        every transaction: from then on, counts are final (an excess row would show)."""
+        for topic in (self.kafka.backfill_topic, self.kafka.datapoints_topic):
+            targets = last_offsets(topic)
+            wait_for(lambda t=topic, o=targets: _reached(self.kafka.consumer_group, t, o),  # type: ignore[misc]
+                     timeout, f"the worker to commit {topic}")  # fmt: skip
+        wait_applied(self.questdb, timeout)
+
     def published_values(self) -> int:
         """Sum of the value-count headers of committed messages on the backfill topic."""
         total = 0
@@ -106,6 +115,53 @@ class Slice:
             headers = dict(message.headers() or [])
             total += int(headers["naia-value-count"])
         return total
+
+
+def wait_applied(settings: QuestDbSettings, timeout: float = 60) -> None:
+    """Wait until QuestDB applied every committed WAL transaction of the table."""
+    sql = (
+        "SELECT writerTxn, sequencerTxn, suspended FROM wal_tables() "
+        f"WHERE name = '{settings.table}'"
+    )
+
+    def applied() -> bool:
+        rows = execute(settings, sql)["dataset"]
+        if not rows:
+            return True  # no table: nothing written, nothing pending
+        writer, sequencer, suspended = rows[0]
+        assert not suspended, f"WAL apply suspended for {settings.table}"
+        return int(writer) >= int(sequencer)
+
+    wait_for(applied, timeout, f"QuestDB to apply {settings.table}'s WAL")
+
+
+def last_offsets(topic: str) -> dict[int, int]:
+    """Per partition, the offset after the last committed data message (markers excluded)."""
+    ends: dict[int, int] = {}
+    for message in read_committed(topic, _partitions(topic)):
+        ends[message.partition()] = max(ends.get(message.partition(), 0), message.offset() + 1)
+    return ends
+
+
+def _partitions(topic: str) -> int:
+    consumer = Consumer({"bootstrap.servers": BOOTSTRAP, "group.id": f"meta-{uuid.uuid4()}"})
+    try:
+        return len(consumer.list_topics(topic, timeout=10).topics[topic].partitions)
+    finally:
+        consumer.close()
+
+
+def _reached(group: str, topic: str, targets: dict[int, int]) -> bool:
+    if not targets:
+        return True
+    consumer = Consumer({"bootstrap.servers": BOOTSTRAP, "group.id": group,
+                         "enable.auto.commit": False})  # fmt: skip
+    try:
+        parts = [TopicPartition(topic, p) for p in targets]
+        committed = consumer.committed(parts, timeout=10)
+    finally:
+        consumer.close()
+    return all(tp.offset >= targets[tp.partition] for tp in committed)
 
 
 def stop(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM) -> None:

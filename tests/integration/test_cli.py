@@ -56,7 +56,7 @@ def test_retry_failed_runs_only_the_failed_chunks(tmp_path: Path) -> None:
     from naia.orchestrator import Orchestrator, OrchestratorConfig, RetryPolicy
     from naia.sources.simulator import SimulatorSource
     from naia.stores.duckdb import DuckDbStore
-    from tests.fakes import FlakySource, Provider
+    from tests.doubles.sources import FlakySource, Provider
     from tests.helpers import db_count
 
     db = tmp_path / "retry.duckdb"

@@ -15,7 +15,7 @@ import redis
 
 from naia.sources.simulator import SimulatorSource
 from tests.contract.source_contract import read_table
-from tests.helpers import api_up, free_port, wait_for
+from tests.helpers import TEST1, api_up, free_port, wait_for
 from tests.integration.distributed import (
     REDIS_PORT,
     Slice,
@@ -28,11 +28,6 @@ from tests.integration.distributed import (
 pytestmark = pytest.mark.services
 
 SEED = ["SINUSOID", "CDT158", "SINUSOIDU"]
-TEST1 = {
-    "connectorType": "Simulator", "pointAddresses": SEED,
-    "startTime": "2026-01-09T00:00:00Z", "endTime": "2026-01-10T00:00:00Z",
-    "chunkSize": "01:00:00",
-}  # fmt: skip
 SEED_WHERE = "WHERE source_address IN ('SINUSOID', 'CDT158', 'SINUSOIDU')"
 
 
@@ -48,7 +43,7 @@ def wait_stored(s: Slice, expected: int, where: str = "", timeout: float = 180) 
         wait_for(lambda: s.count(where) >= expected, timeout, f"{expected} rows in {s.table}")
     except AssertionError as exc:
         raise AssertionError(f"{exc}: {s.count(where)} rows") from None
-    time.sleep(1.0)  # let any excess show up before the exact assertion
+    s.wait_settled()  # everything published is ingested and applied: an excess row would show
 
 
 def redis_latest(s: Slice, point: str) -> dict[str, str]:
@@ -87,7 +82,7 @@ def test_seed_test1_lands_in_questdb_and_redis_and_rerun_keeps_one_copy(tmp_path
             again = start(url, TEST1)
             wait_for(lambda: request(url, again)["status"] == "Completed", 90, "rerun")
             wait_for(lambda: s.published_values() == 8640, 30, "rerun published")
-            time.sleep(3)
+            s.wait_settled()
             assert s.count(SEED_WHERE) == 4320
             assert s.distinct() == 4320
     finally:

@@ -5,15 +5,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.helpers import api_up, db_count, free_port, naia, request_data, wait_for
+from tests.helpers import TEST1, api_up, db_count, free_port, naia, request_data, wait_for
 
-TEST1 = {
-    "connectorType": "Simulator",
-    "pointAddresses": ["SINUSOID", "CDT158", "SINUSOIDU"],
-    "startTime": "2026-01-09T00:00:00Z",
-    "endTime": "2026-01-10T00:00:00Z",
-    "chunkSize": "01:00:00",
-}
 SEED_QUERY = (
     "SELECT COUNT(*) FROM point_data WHERE source_address IN ('SINUSOID', 'CDT158', 'SINUSOIDU')"
 )

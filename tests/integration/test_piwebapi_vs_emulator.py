@@ -11,7 +11,6 @@ from __future__ import annotations
 import gc
 import logging
 import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -29,6 +28,7 @@ from naia.sources.simulator import PointOptions, SimulatorSettings, SimulatorSou
 from naia.sources.simulator.settings import REALISTIC
 from tests.conftest import DAY_END, DAY_START
 from tests.contract.source_contract import assert_same_as_simulator
+from tests.helpers import wait_for
 
 SERVER = "NAIA-PI"
 PAGE = 200
@@ -55,10 +55,8 @@ class Emulator:
 
     def __enter__(self) -> str:
         self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            assert self.thread.is_alive() and time.monotonic() < deadline, "emulator did not start"
-            time.sleep(0.01)
+        wait_for(lambda: self.server.started or not self.thread.is_alive(), 20, "the emulator")
+        assert self.server.started, "the emulator's thread ended before it started"
         port = self.server.servers[0].sockets[0].getsockname()[1]
         return f"http://127.0.0.1:{port}/piwebapi"
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import UTC, datetime
 
@@ -15,7 +14,7 @@ from naia.sinks.questdb.sink import QuestDbSink
 from naia.sources.simulator import PointOptions, SimulatorSettings, SimulatorSource
 from naia.sources.simulator.settings import REALISTIC
 from tests.helpers import wait_for
-from tests.integration.distributed import QDB_PORT
+from tests.integration.distributed import QDB_PORT, wait_applied
 
 pytestmark = pytest.mark.services
 START, END = datetime(2023, 1, 1, tzinfo=UTC), datetime(2023, 1, 3, tzinfo=UTC)
@@ -37,8 +36,7 @@ def test_batches_with_and_without_states_land_once(options: PointOptions) -> Non
                 expected += batch.num_rows
             sink.flush()
         expected //= 2
-        wait_for(lambda: stored_count(settings, points, START, END) >= expected, 60, "rows")
-        time.sleep(1)
+        wait_applied(settings)
         assert stored_count(settings, points, START, END) == expected
         states = execute(settings, f"SELECT count() FROM {settings.table} WHERE state = 'Auto'")
         assert int(states["dataset"][0][0]) > 0  # digital states arrive as symbols
@@ -126,7 +124,7 @@ def test_a_rejected_request_fails_the_cycle_and_leaves_the_sink_usable() -> None
             sink.write(batch)
         with pytest.raises(TransientError, match="QuestDB flush failed"):
             sink.flush()
-        time.sleep(1)
+        wait_applied(settings)
         assert int(execute(settings, f"SELECT count() FROM {table}")["dataset"][0][0]) == 0
         sink.close()  # returns: no request is left hanging on either connection
         execute(settings, f"DROP TABLE {table}")

@@ -14,7 +14,8 @@ from naia.sources.afsdk.decode import (
     ticks_to_us,
     us_to_ticks,
 )
-from naia.sources.afsdk.fake import (
+from naia.sources.simulator import SimulatorSource
+from tests.doubles.afsdk_fake import (
     AFEnumerationValue,
     AFValueStatus,
     FakePISystem,
@@ -22,8 +23,7 @@ from naia.sources.afsdk.fake import (
     PIServer,
     _Columns,
 )
-from naia.sources.afsdk.fake import AFValues as FakeAFValues
-from naia.sources.simulator import SimulatorSource
+from tests.doubles.afsdk_fake import AFValues as FakeAFValues
 
 
 def test_epoch_ticks_is_1970_in_dotnet_ticks() -> None:
@@ -90,3 +90,24 @@ def test_seq_continues_a_run_split_across_chunks() -> None:
     assert continued_seq(second, (2, 1)).tolist() == [2, 3, 0, 1]
     assert continued_seq(second, (1, 0)).tolist() == [0, 1, 0, 1]
     assert continued_seq(np.zeros(0, dtype=np.int64), (2, 1)).tolist() == []
+
+
+def test_bulk_columns_read_only_the_states_one_by_one() -> None:
+    from naia.sources.afsdk.decode import bulk_columns
+    from naia.sources.afsdk.sdk import BulkArrays
+
+    state = AFEnumerationValue("Auto", 1)
+    system = AFEnumerationValue("I/O Timeout", 246, IsSystem=True)
+    values: list[object] = [1.5, state, system, 2.0]
+    arrays = BulkArrays(
+        ticks=np.array([us_to_ticks(t) for t in (0, 1, 2, 3)], dtype=np.int64),
+        numbers=np.array([1.5, np.nan, np.nan, 2.0]),
+        status=np.array([192, 192, 0, 192 | 32768], dtype=np.int32),
+        others=np.array([1, 2], dtype=np.int32),
+    )
+    c = bulk_columns(arrays, values)
+    assert c.ts_us.tolist() == [0, 1, 2, 3]
+    assert c.state == [None, "Auto", "I/O Timeout", None]
+    assert c.good.tolist() == [True, True, False, True]
+    assert c.annotated.tolist() == [False, False, False, True]
+    assert np.isnan(c.value[1]) and c.value[3] == 2.0

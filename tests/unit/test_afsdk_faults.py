@@ -15,20 +15,23 @@ from naia.domain.errors import (
     UnknownPointError,
 )
 from naia.sources.afsdk import AfSdkSettings
-from naia.sources.afsdk.fake import (
-    Fault,
-    FaultKind,
-    OperationCanceledException,
-    PIConnectionException,
-    PIException,
-    TimeoutException,
-)
 from naia.sources.afsdk.source import describe, is_transient
 from naia.sources.simulator import SimulatorSettings
 from naia.sources.simulator.settings import REALISTIC
 from tests.conftest import DAY_START
 from tests.contract.source_contract import assert_same_as_simulator, read_table
-from tests.unit.test_afsdk_source import MIXED_POINTS, afsdk_source
+from tests.doubles.afsdk_fake import (
+    MIXED_POINTS,
+    Fault,
+    FaultKind,
+    OperationCanceledException,
+    PIAuthenticationException,
+    PIConnectionException,
+    PIException,
+    PITimeoutException,
+    TimeoutException,
+    afsdk_source,
+)
 
 END = DAY_START + timedelta(hours=6)
 PAGED = AfSdkSettings.model_validate({"page_type": "TagCount", "page_size": 2})
@@ -147,6 +150,9 @@ def test_settings_refuse_half_credentials() -> None:
         (PIException("[-10722] PINET: Timeout on PI RPC or System Call."), True),
         (PIException("wrapper", inner=TimeoutException("deep")), True),
         (OperationCanceledException("cancelled without a cause"), True),
+        (PITimeoutException("The operation has timed out."), True),  # a PIConnectionException
+        (PIAuthenticationException("denied"), False),  # a PIConnectionException, yet terminal
+        (PIException("wrapper", inner=PIAuthenticationException("denied")), False),
         (PIException("[-11049] Invalid data for this point type."), False),
         (ValueError("plain Python"), False),
     ],

@@ -140,3 +140,47 @@ def _dotnet_modules(references: list[str]) -> dict[str, Any]:
         "System.Net": SimpleNamespace(NetworkCredential=object),
         "System.Collections.Generic": SimpleNamespace(List=_GenericList()),
     }
+
+
+def test_off_windows_an_assembly_dir_is_loaded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stand-in on Mono: off Windows the loader refuses only when no assembly_dir is set."""
+    monkeypatch.setattr(sys, "path", list(sys.path))  # the empty dll must not stay on the path
+    (tmp_path / ASSEMBLY_FILE).write_bytes(b"")
+    references: list[str] = []
+    settings = AfSdkSettings(assembly_dir=tmp_path)
+    sdk = load_sdk(
+        settings, platform="linux", environ={}, importer=_modules(_dotnet_modules(references))
+    )
+    assert references == ["OSIsoft.AFSDK"]
+    with pytest.raises(ConnectorUnavailableError, match="needs Windows"):
+        load_sdk(AfSdkSettings(), platform="linux", environ={}, importer=_no_modules)
+    assert sdk.PIServers is not None
+
+
+def test_bulk_helper_that_cannot_compile_falls_back_to_per_value(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    (tmp_path / ASSEMBLY_FILE).write_bytes(b"")
+    modules = _modules(_dotnet_modules([]))  # no Microsoft.CSharp: the compile fails
+    sdk = load_sdk(
+        AfSdkSettings(assembly_dir=tmp_path), platform="win32", environ={}, importer=modules
+    )
+    assert sdk.bulk is None and "per-value decode" in sdk.description
+    assert "bulk decode unavailable" in caplog.text
+    off = load_sdk(
+        AfSdkSettings(assembly_dir=tmp_path, bulk_decode=False), platform="win32", environ={},
+        importer=modules,
+    )  # fmt: skip
+    assert off.bulk is None
+
+
+def test_bulk_helper_source_ships_in_the_package() -> None:
+    from importlib import resources
+
+    from naia.sources.afsdk.loader import BULK_SOURCE
+
+    source = resources.files("naia.sources.afsdk").joinpath(*BULK_SOURCE).read_text("utf-8")
+    assert "namespace Naia.AfSdk" in source and "OSIsoft" not in source.split("namespace")[1]

@@ -13,39 +13,26 @@ import pytest
 
 from naia.domain.errors import SourceError
 from naia.domain.timeparse import to_us
-from naia.sources.afsdk import AfSdkSettings, AfSdkSource
+from naia.sources.afsdk import AfSdkSettings
 from naia.sources.afsdk.decode import us_to_ticks
-from naia.sources.afsdk.fake import (
+from naia.sources.simulator import PointOptions, SimulatorSettings, SimulatorSource
+from naia.sources.simulator.settings import REALISTIC
+from tests.conftest import DAY_END, DAY_START, SEED_POINTS
+from tests.contract.source_contract import assert_same_as_simulator, read_table
+from tests.doubles.afsdk_fake import (
+    MIXED_POINTS,
     AFBoundaryType,
     AFTime,
     AFTimeRange,
     DateTime,
     FakePISystem,
-    Fault,
     PIPageType,
     PIPagingConfiguration,
     PIPoint,
     PIPointList,
     PIServers,
+    afsdk_source,
 )
-from naia.sources.simulator import PointOptions, SimulatorSettings, SimulatorSource
-from naia.sources.simulator.settings import REALISTIC
-from tests.conftest import DAY_END, DAY_START, SEED_POINTS
-from tests.contract.source_contract import assert_same_as_simulator, read_table
-
-MIXED_POINTS = ("SINUSOID", "CDT158", "CDM158", "BA:PHASE.1", "BA:ACTIVE.1", "SIM.7")
-
-
-def afsdk_source(
-    sim: SimulatorSettings,
-    settings: AfSdkSettings | None = None,
-    faults: Sequence[Fault] = (),
-    **fake: Any,
-) -> tuple[AfSdkSource, FakePISystem]:
-    """The wiring the app does with the real loader, here with the fake over the Simulator."""
-    system = FakePISystem(SimulatorSource(sim), faults=faults, **fake)
-    source = AfSdkSource(settings or AfSdkSettings(), system.sdk())
-    return source, system
 
 
 def test_seed_test1_three_points_one_day_gives_4320_values() -> None:

@@ -1,4 +1,3 @@
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -9,14 +8,7 @@ from fastapi.testclient import TestClient
 from naia.api.app import create_app
 from naia.app.settings import load_settings
 from naia.app.wiring import build_runtime
-
-TEST1 = {
-    "connectorType": "Simulator",
-    "pointAddresses": ["SINUSOID", "CDT158", "SINUSOIDU"],
-    "startTime": "2026-01-09T00:00:00Z",
-    "endTime": "2026-01-10T00:00:00Z",
-    "chunkSize": "01:00:00",
-}
+from tests.helpers import TEST1, wait_done
 
 
 @pytest.fixture
@@ -29,16 +21,6 @@ def client(tmp_path: Path) -> Iterator[TestClient]:
     with TestClient(create_app(runtime)) as test_client:
         yield test_client
     runtime.close()
-
-
-def wait_done(client: TestClient, request_id: str, timeout: float = 30) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        data: dict[str, Any] = client.get(f"/api/backfill/request/{request_id}").json()["data"]
-        if data["status"] not in ("Queued", "Running"):
-            return data
-        time.sleep(0.05)
-    raise AssertionError("request did not finish")
 
 
 def test_seed_test1_through_the_api(client: TestClient) -> None:

@@ -17,7 +17,7 @@ from naia.app.settings import load_settings
 from naia.app.wiring import build_runtime
 from naia.domain.model import ConnectorType, RequestStatus
 from naia.orchestrator.views import RequestView
-from tests.unit.test_api import TEST1, wait_done
+from tests.helpers import TEST1, wait_done
 
 CONTENT_TYPES = {".js": "text/javascript", ".css": "text/css", ".html": "text/html"}
 
@@ -169,6 +169,10 @@ def api_request(status: str, **fields: object) -> dict[str, object]:
         "requestId": f"{status.lower():0<8}-id", "status": status, "progress": 0.0,
         "completedChunks": 0, "totalChunks": 24, "failedChunks": 0, "pointsProcessed": 0,
         "valuesPerSecond": None, "etaSeconds": None, "startedAt": None, "completedAt": None,
+        "connectorType": "Simulator", "pointCount": 3, "startTime": "2026-01-09T00:00:00Z",
+        "endTime": "2026-01-10T00:00:00Z", "chunkSize": "01:00:00", "batchesPublished": 0,
+        "queuedAt": "2026-01-09T00:00:00Z", "estimatedCompletion": None, "retries": 0,
+        "error": None,
     }  # fmt: skip
     body.update(fields)
     return body
@@ -177,6 +181,7 @@ def api_request(status: str, **fields: object) -> dict[str, object]:
 def test_status_shows_the_pages_numbers() -> None:
     from rich.console import Console
 
+    from naia.api.schemas import StatusBody
     from naia.cli.status import render
 
     data = {
@@ -205,13 +210,15 @@ def test_status_shows_the_pages_numbers() -> None:
         "stats": {
             "completedRequests": 1,
             "failedRequests": 0,
+            "cancelledRequests": 0,
             "failedChunks": 2,
             "totalPointsBackfilled": 6300,
+            "totalBatchesPublished": 0,
         },
         "queueDepth": 1,
     }
     console = Console(record=True, width=160)
-    console.print(render(data))
+    console.print(render(StatusBody.model_validate(data)))
     text = console.export_text()
     statuses = ("Running", "Queued", "Completed")
     lines = [line for line in text.splitlines() if set(line.split()[1:2]) & set(statuses)]

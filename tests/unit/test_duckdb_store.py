@@ -13,7 +13,7 @@ from naia.sources.simulator.settings import REALISTIC
 from naia.stores.duckdb import DuckDbStore
 from tests.conftest import DAY_END, DAY_START, SEED_POINTS
 from tests.contract.source_contract import read_table
-from tests.fakes import Provider
+from tests.doubles.sources import Provider
 
 UNIT = WorkUnit("req", 0, SEED_POINTS, DAY_START, DAY_END)
 SEED_QUERY = (

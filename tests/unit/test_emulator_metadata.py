@@ -29,8 +29,7 @@ def test_landing_links(client: TestClient) -> None:
         "Links": {
             "Self": f"{BASE}/",
             "AssetServers": f"{BASE}/assetservers",
-            "DataServers": f"{BASE}/dataservers",
-            "Search": f"{BASE}/search",
+            "DataServers": f"{BASE}/dataservers",  # no Search: not served
             "System": f"{BASE}/system",
         }
     }

@@ -30,9 +30,8 @@ from naia.transports.kafka.lag import KafkaLagProbe
 from tests.conftest import DAY_END, DAY_START, SEED_POINTS
 from tests.doubles.inbox import DecodingInbox
 from tests.doubles.memory_store import MemoryStore
-from tests.fakes import FlakySource, Provider
-from tests.helpers import free_port
-from tests.unit.test_api import TEST1, wait_done
+from tests.doubles.sources import FlakySource, Provider
+from tests.helpers import TEST1, free_port, wait_done
 
 HOUR = timedelta(hours=1)
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]

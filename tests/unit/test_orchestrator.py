@@ -10,7 +10,7 @@ from naia.sources.simulator import SimulatorSettings, SimulatorSource
 from tests.conftest import DAY_END, DAY_START, SEED_POINTS
 from tests.contract.source_contract import read_table
 from tests.doubles.memory_store import MemoryStore
-from tests.fakes import FlakySource, Provider
+from tests.doubles.sources import FlakySource, Provider
 
 HOUR = timedelta(hours=1)
 

@@ -27,7 +27,7 @@ from naia.sources.piwebapi.client import parse_retry_after, tls_verify
 from naia.sources.simulator import SimulatorSettings
 from naia.sources.simulator.settings import REALISTIC
 from tests.contract.source_contract import assert_same_as_simulator, read_table
-from tests.unit.test_piwebapi_fakeserver import (
+from tests.doubles.piwebapi_fake import (
     ARCHIVE,
     BASE_URL,
     FakePiWebApi,

@@ -24,7 +24,7 @@ from naia.sources.simulator import PointOptions, SimulatorSettings
 from naia.sources.simulator.settings import REALISTIC
 from tests.conftest import DAY_END, DAY_START, SEED_POINTS
 from tests.contract.source_contract import assert_same_as_simulator, read_table
-from tests.unit.test_piwebapi_fakeserver import (
+from tests.doubles.piwebapi_fake import (
     ARCHIVE,
     BASE_URL,
     FakePiWebApi,

@@ -64,6 +64,20 @@ def test_relative_data_dir_becomes_absolute() -> None:
     assert settings.data_dir.parts[-2:] == ("some", "where")
 
 
+@pytest.mark.parametrize("service", [kafka.Kafka, questdb.QuestDB])
+def test_maven_poms_ship_inside_the_package(tmp_path: Path, service: type[kafka.Kafka]) -> None:
+    with service(_settings(tmp_path)).maven_pom() as pom:
+        assert pom.is_relative_to(Path(kafka.__file__).parent / "assets")
+        project = ET.fromstring(pom.read_text(encoding="utf-8"))
+    assert project.tag.endswith("project")
+
+
+def test_assets_dir_overrides_the_packaged_poms(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, assets_dir=tmp_path / "mine")
+    with questdb.QuestDB(settings).maven_pom() as pom:
+        assert pom == tmp_path / "mine" / "questdb" / "pom.xml"
+
+
 def test_versions_are_pinned() -> None:
     versions = ServicesSettings().versions
     assert re.fullmatch(r"4\.\d+\.\d+", versions.kafka)

@@ -1,13 +1,19 @@
 from datetime import timedelta
 from itertools import pairwise
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
 from naia.domain.errors import UnknownPointError
+from naia.domain.schema import seq_numbers
+from naia.domain.timeparse import to_us
 from naia.sources.simulator import PointOptions, SimulatorSettings, SimulatorSource
+from naia.sources.simulator.catalogue import find_point
+from naia.sources.simulator.generate import generate
 from naia.sources.simulator.settings import REALISTIC
+from naia.sources.simulator.source import effective_definition
 from tests.conftest import DAY_END, DAY_START, SEED_POINTS
 from tests.contract.source_contract import read_table
 
@@ -119,3 +125,37 @@ def test_a_block_batch_equals_the_points_read_one_by_one() -> None:
         for name in ("ts", "seq", "value", "state", "good"):
             assert mine.column(name).to_pylist() == alone.column(name).to_pylist(), (point, name)
     assert together.column("state").null_count < together.num_rows  # digital points' states
+
+
+MIXED_OPTIONS = {
+    "SIM.3": PointOptions(interval_seconds=7.5),
+    "CDT158": PointOptions(interval_seconds=13, irregular=True, gap_rate=0.2),
+    "SIM.11": PointOptions(digital_states=("Off", "On", "Fault")),
+    "BA:TEMP.1": PointOptions(same_timestamp_rate=0.3, system_state_rate=0.2),
+}
+MIXED_READ = ("SINUSOID", "SIM.3", "BA:PHASE.1", "CDT158", "SIM.11", "SIM.4", "BA:TEMP.1", "SIM.5")
+
+
+@pytest.mark.parametrize("rows", [700, 5], ids=["blocks", "one-slot-blocks"])
+@pytest.mark.parametrize("defaults", [PointOptions(), REALISTIC], ids=["plain", "realistic"])
+def test_a_block_holds_exactly_what_generate_gives_each_point(
+    defaults: PointOptions, rows: int
+) -> None:
+    """Points generated together (grouped by options and wave) equal ``generate`` point by
+    point, bit for bit: timestamps, seq, values, states and quality, across block edges."""
+    settings = SimulatorSettings(defaults=defaults, points=MIXED_OPTIONS, batch_rows=rows)
+    table = pa.Table.from_batches(
+        list(SimulatorSource(settings).read(MIXED_READ, DAY_START, DAY_START + timedelta(hours=5)))
+    )
+    start_us, end_us = to_us(DAY_START), to_us(DAY_START + timedelta(hours=5))
+    for point in MIXED_READ:
+        definition = effective_definition(settings, find_point(point))  # type: ignore[arg-type]
+        ev = generate(definition, settings.options_for(point), start_us, end_us)
+        mine = table.filter(pc.equal(table.column("source_address").cast(pa.string()), point))
+        assert mine.column("ts").cast(pa.int64()).to_pylist() == ev.ts_us.tolist(), point
+        assert mine.column("seq").to_pylist() == seq_numbers(ev.ts_us).tolist(), point
+        values = mine.column("value").to_numpy(zero_copy_only=False)
+        assert np.array_equal(values, ev.value, equal_nan=True), point
+        names = [None if i < 0 else ev.state_names[i] for i in ev.state_index]
+        assert mine.column("state").to_pylist() == names, point
+        assert mine.column("good").to_pylist() == ev.good.tolist(), point

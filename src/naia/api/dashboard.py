@@ -15,11 +15,11 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse, Response
 
+from naia.api.schemas import ErrorBody, Ok, ThroughputBody, error_responses
 from naia.app.wiring import Runtime
 from naia.domain.model import RequestStatus
 from naia.orchestrator.views import RequestView
@@ -117,7 +117,8 @@ def _static(name: str) -> Response:
     suffix = name[name.rfind(".") :] if "." in name else ""
     resource = STATIC.joinpath(name)
     if "/" in name or suffix not in CONTENT_TYPES or not resource.is_file():
-        return JSONResponse({"success": False, "error": f"no static file '{name}'"}, 404)
+        missing = ErrorBody(error=f"no static file '{name}'")
+        return JSONResponse(missing.model_dump(mode="json"), 404)
     return Response(resource.read_bytes(), media_type=CONTENT_TYPES[suffix], headers=NO_CACHE)
 
 
@@ -146,16 +147,21 @@ def dashboard_router(runtime: Runtime, recorder: ThroughputRecorder | None = Non
     def static(name: str) -> Response:
         return _static(name)
 
-    @router.get("/api/dashboard/throughput/{requestId}", tags=["dashboard"])
+    @router.get(
+        "/api/dashboard/throughput/{requestId}",
+        tags=["dashboard"],
+        response_model=Ok[ThroughputBody],
+        responses=error_responses(404, 413),
+    )
     def throughput(requestId: str) -> JSONResponse:  # noqa: N803
         """Samples [unix seconds, values committed] of a request, for the throughput chart."""
         orch.get(requestId)  # 404 for an unknown id
         samples, interval = rec.samples(requestId)
-        data: dict[str, Any] = {
-            "requestId": requestId,
-            "intervalSeconds": interval,
-            "samples": [[round(t, 3), v] for t, v in samples],
-        }
-        return JSONResponse({"success": True, "data": data})
+        data = ThroughputBody(
+            requestId=requestId,
+            intervalSeconds=interval,
+            samples=[(round(t, 3), v) for t, v in samples],
+        )
+        return JSONResponse({"success": True, "data": data.model_dump(mode="json")})
 
     return router

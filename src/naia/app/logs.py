@@ -32,11 +32,11 @@ _POLLED = (
 ACCESS_LOGGER = "uvicorn.access"
 
 
-def _jsonable(value: Any) -> Any:
+def _jsonable(value: object) -> str | int | float | bool | None:
     return value if isinstance(value, str | int | float | bool | type(None)) else str(value)
 
 
-def _access_fields(record: logging.LogRecord) -> dict[str, Any]:
+def _access_fields(record: logging.LogRecord) -> dict[str, object]:
     """uvicorn logs '%s - "%s %s HTTP/%s" %d' with (client, method, path, version, status)."""
     args = record.args
     if record.name != ACCESS_LOGGER or not isinstance(args, tuple) or len(args) != 5:
@@ -47,7 +47,7 @@ def _access_fields(record: logging.LogRecord) -> dict[str, Any]:
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        body: dict[str, Any] = {
+        body: dict[str, object] = {
             "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "level": record.levelname,
             "logger": record.name,

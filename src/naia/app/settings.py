@@ -52,6 +52,9 @@ class ApiSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=5052, gt=0, lt=65536)
     url: str = "http://127.0.0.1:5052"
+    max_body_bytes: int = Field(
+        default=1 << 20, gt=0, description="a larger request body is a 413, refused unread"
+    )
 
 
 class IngestSettings(_Section):

@@ -7,6 +7,7 @@ Options left out fall back to ``NAIA_EMULATOR__*`` environment variables, then t
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -15,11 +16,11 @@ from pydantic import SecretStr
 from naia.emulator.server import serve
 from naia.emulator.settings import (
     AuthMode,
-    EmulatorSettings,
     EndpointKind,
     FaultKind,
     FaultSettings,
     StreamsetLimit,
+    load_emulator_settings,
 )
 from naia.sources.simulator.settings import SimulatorSettings
 
@@ -60,6 +61,10 @@ def emulator_command(
     slow_seconds: Annotated[float, typer.Option(help="Delay of a slow response.")] = 2.0,
     retry_after: Annotated[int, typer.Option(help="Retry-After of 429/503 faults.")] = 1,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    config: Annotated[
+        Path | None,
+        typer.Option(help="TOML file of emulator settings (e.g. [[points]] to add points)."),
+    ] = None,
 ) -> None:
     """Serve until interrupted."""
     faults = FaultSettings(
@@ -82,8 +87,8 @@ def emulator_command(
     }
     kwargs = {k: v for k, v in given.items() if v is not None}
     try:
-        settings = EmulatorSettings(faults=faults, **kwargs)
-    except ValueError as exc:
+        settings = load_emulator_settings(config, faults=faults, **kwargs)
+    except (ValueError, OSError) as exc:
         raise typer.BadParameter(str(exc)) from None
     typer.echo(f"PI Web API emulator for {settings.server_name} on http://{host}:{port}/piwebapi")
     serve(settings, host=host, port=port, log_level=log_level)

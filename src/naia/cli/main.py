@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from naia.api.schemas import StartRequest
@@ -26,7 +26,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # an error is one line, whatever the width
 
 
 @app.callback()
@@ -51,7 +51,7 @@ def _settings(config: Path | None, db: Path | None = None, **extra: Any) -> Naia
 
 
 def _die(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}")
+    err.print(f"[red]error:[/red] {escape(message)}")
     raise typer.Exit(code)
 
 
@@ -64,11 +64,21 @@ def backfill(
     chunk: Annotated[
         str | None, typer.Option(help="chunk size: 01:00:00, 30.00:00:00, PT1H")
     ] = None,
+    idempotency_key: Annotated[
+        str | None,
+        typer.Option(
+            help="run at most once per key: the same key again follows the first request "
+            "(another request under the same key is refused)"
+        ),
+    ] = None,
+    url: Annotated[
+        str | None,
+        typer.Option(help="submit to a running `naia api` at this URL and follow it there"),
+    ] = None,
     db: DbOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Run one backfill in the foreground with a progress bar, then print a summary."""
-    settings = _settings(config, db, log_level="WARNING")
     request = StartRequest(
         connectorType=connector,
         pointAddresses=[p for p in points.split(",") if p.strip()] if points else [],
@@ -76,11 +86,15 @@ def backfill(
         endTime=end,
         chunkSize=chunk,
     )
+    if url is not None:
+        _backfill_through_api(url, request, idempotency_key)
+        return
+    settings = _settings(config, db, log_level="WARNING")
     runtime = build_runtime(settings)
     try:
         spec = request.to_spec()
         runtime.orchestrator.start()
-        view = runtime.orchestrator.submit(spec)
+        view = runtime.orchestrator.submit(spec, idempotency_key=idempotency_key)
     except NaiaError as exc:
         runtime.close()
         _die(str(exc))
@@ -88,7 +102,6 @@ def backfill(
         f"Backfill {view.request_id}: {view.point_count} points, {view.total_chunks} chunks "
         f"→ {settings.store.path}"
     )
-    began = time.monotonic()
     try:
         final = follow(lambda: runtime.orchestrator.get(view.request_id), console)
     except KeyboardInterrupt:
@@ -96,7 +109,7 @@ def backfill(
         final = follow(lambda: runtime.orchestrator.get(view.request_id), console)
     finally:
         runtime.close()
-    console.print(summary(final, time.monotonic() - began))
+    console.print(summary(final))
     if final.status is not RequestStatus.COMPLETED:
         raise typer.Exit(1)
 
@@ -115,7 +128,7 @@ def resume(db: DbOpt = None, config: ConfigOpt = None) -> None:
             console.print(f"resuming {request_id}")
         runtime.orchestrator.run_pending()
         for request_id in resumed:
-            console.print(summary(runtime.orchestrator.get(request_id), 0.0))
+            console.print(summary(runtime.orchestrator.get(request_id)))
     finally:
         runtime.close()
 
@@ -141,30 +154,50 @@ def retry_failed(
         console.print(
             f"retrying {view.total_chunks - view.completed_chunks} chunk(s) of {request_id}"
         )
-        began = time.monotonic()
         runtime.orchestrator.start_worker()
         final = follow(lambda: runtime.orchestrator.get(request_id), console)
     except NaiaError as exc:
         _die(str(exc))
     finally:
         runtime.close()
-    console.print(summary(final, time.monotonic() - began))
+    console.print(summary(final))
     if final.status is not RequestStatus.COMPLETED:
         raise typer.Exit(1)
 
 
 def _retry_through_api(url: str, request_id: str) -> None:
-    import httpx
+    from naia.cli.client import ApiClient, ApiError
 
-    endpoint = f"{url.rstrip('/')}/api/backfill/request/{request_id}/retry-failed"
+    client = ApiClient(url)
     try:
-        response = httpx.post(endpoint, timeout=30)
-    except httpx.HTTPError as exc:
-        _die(f"cannot reach the NAIA API at {url}: {exc}")
-    body = response.json()
-    if response.status_code != 200:
-        _die(body.get("error", response.text))
-    console.print(f"{request_id}: {body['data']['status']}")
+        view = client.retry_failed(request_id)
+    except ApiError as exc:
+        _die(str(exc))
+    finally:
+        client.close()
+    console.print(f"{request_id}: {view.status.value}")
+
+
+def _backfill_through_api(url: str, request: StartRequest, key: str | None) -> None:
+    """Submit (retried under one Idempotency-Key), follow, summarise; exit 1 unless Completed."""
+    from naia.cli.client import ApiClient, ApiError
+    from naia.cli.progress import follow_remote, remote_summary
+
+    client = ApiClient(url)
+    try:
+        queued = client.start(request, key)
+        console.print(
+            f"Backfill {queued.requestId}: {queued.pointCount} points, "
+            f"{queued.totalChunks} chunks → {client.url}"
+        )
+        final = follow_remote(lambda: client.request(queued.requestId), console)
+    except ApiError as exc:
+        _die(str(exc))
+    finally:
+        client.close()
+    console.print(remote_summary(final))
+    if final.status is not RequestStatus.COMPLETED:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -188,13 +221,13 @@ def api(
     except NaiaError as exc:
         _die(str(exc), 1)
     uvicorn.run(
-        create_app(runtime),
+        create_app(runtime, owns_runtime=True),
         host=host or settings.api.host,
         port=port or settings.api.port,
         log_level=settings.log_level.lower(),
         log_config=uvicorn_log_config(settings.log_json),
     )
-    runtime.close()
+    runtime.close()  # already closed on a clean shutdown; here when the server could not start
 
 
 @app.command()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
-from typing import Any
 
 import httpx
 import typer
@@ -18,6 +17,8 @@ from rich.live import Live
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
+
+from naia.api.schemas import ErrorBody, Ok, RequestSummary, StatusBody
 
 RECENT_SHOWN = 10
 
@@ -35,44 +36,52 @@ def fmt_eta(seconds: float | None) -> str:
     return f"{hours}:{minutes:02d}:{sec:02d}" if hours else f"{minutes:02d}:{sec:02d}"
 
 
-def fetch_status(url: str) -> dict[str, Any]:
+class ApiError(httpx.HTTPError):
+    """The API answered with its error body."""
+
+
+def fetch_status(url: str) -> StatusBody:
     response = httpx.get(f"{url.rstrip('/')}/api/backfill/status", timeout=10)
-    response.raise_for_status()
-    body: dict[str, Any] = response.json()["data"]
-    return body
+    if response.status_code != 200:
+        try:
+            error = ErrorBody.model_validate_json(response.content).error
+        except ValueError:
+            error = f"HTTP {response.status_code}"
+        raise ApiError(error)
+    return Ok[StatusBody].model_validate_json(response.content).data
 
 
-def ordered(data: dict[str, Any]) -> list[dict[str, Any]]:
+def ordered(data: StatusBody) -> list[RequestSummary]:
     """Running, then queued, then finished requests newest first (the page's order)."""
-    active = data["activeRequests"]
-    running = [r for r in active if r["status"] == "Running"]
-    queued = [r for r in active if r["status"] != "Running"]
-    recent = list(reversed(data["recentRequests"][-RECENT_SHOWN:]))
+    active = data.activeRequests
+    running = [r for r in active if r.status == "Running"]
+    queued = [r for r in active if r.status != "Running"]
+    recent = list(reversed(data.recentRequests[-RECENT_SHOWN:]))
     return running + queued + recent
 
 
-def average_rate(req: dict[str, Any]) -> float | None:
-    if not req.get("startedAt") or not req.get("completedAt"):
+def average_rate(req: RequestSummary) -> float | None:
+    if not req.startedAt or not req.completedAt:
         return None
-    seconds = (_parse(req["completedAt"]) - _parse(req["startedAt"])).total_seconds()
-    return req["pointsProcessed"] / seconds if seconds > 0 else None
+    seconds = (_parse(req.completedAt) - _parse(req.startedAt)).total_seconds()
+    return req.pointsProcessed / seconds if seconds > 0 else None
 
 
 def _parse(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def rate_text(req: dict[str, Any]) -> Text:
-    if req["status"] == "Running":
-        return Text(f"{req['valuesPerSecond'] or 0:,.0f}")
+def rate_text(req: RequestSummary) -> Text:
+    if req.status == "Running":
+        return Text(f"{req.valuesPerSecond or 0:,.0f}")
     avg = average_rate(req)
     return Text("-" if avg is None else f"{avg:,.0f}", style="dim")
 
 
-def chunks_text(req: dict[str, Any]) -> Text:
-    text = Text(f"{req['completedChunks']:,}/{req['totalChunks']:,}")
-    if req["failedChunks"]:
-        text.append(f" {req['failedChunks']:,} failed", style="bold red")
+def chunks_text(req: RequestSummary) -> Text:
+    text = Text(f"{req.completedChunks:,}/{req.totalChunks:,}")
+    if req.failedChunks:
+        text.append(f" {req.failedChunks:,} failed", style="bold red")
     return text
 
 
@@ -80,43 +89,43 @@ STATUS_STYLE = {"Running": "blue", "Completed": "green", "Failed": "red", "Cance
 BAR_STYLE = {"Running": "blue", "Completed": "green", "Failed": "red"}
 
 
-def progress_bar(req: dict[str, Any]) -> ProgressBar:
-    style = BAR_STYLE.get(req["status"], "grey50")
+def progress_bar(req: RequestSummary) -> ProgressBar:
+    style = BAR_STYLE.get(req.status, "grey50")
     return ProgressBar(
-        total=100, completed=req["progress"], width=24, complete_style=style, finished_style=style
+        total=100, completed=req.progress, width=24, complete_style=style, finished_style=style
     )
 
 
-def request_row(req: dict[str, Any]) -> list[Any]:
-    running = req["status"] == "Running"
+def request_row(req: RequestSummary) -> list[str | Text | ProgressBar]:
+    running = req.status == "Running"
     return [
-        req["requestId"][:8],
-        Text(req["status"], style=STATUS_STYLE.get(req["status"], "")),
+        req.requestId[:8],
+        Text(req.status, style=STATUS_STYLE.get(req.status, "")),
         progress_bar(req),
-        f"{req['progress']:.1f} %",
+        f"{req.progress:.1f} %",
         chunks_text(req),
-        f"{req['pointsProcessed']:,}",
+        f"{req.pointsProcessed:,}",
         rate_text(req),
-        fmt_eta(req["etaSeconds"]) if running else "-",
+        fmt_eta(req.etaSeconds) if running else "-",
     ]
 
 
-def summary_line(data: dict[str, Any]) -> Text:
-    stats, active = data["stats"], data["activeRequests"]
-    running = [r for r in active if r["status"] == "Running"]
-    rate = sum(r["valuesPerSecond"] or 0 for r in running)
+def summary_line(data: StatusBody) -> Text:
+    stats, active = data.stats, data.activeRequests
+    running = [r for r in active if r.status == "Running"]
+    rate = sum(r.valuesPerSecond or 0 for r in running)
     line = Text(
-        f"running {len(running)}  queued {data['queueDepth']}  "
-        f"completed {stats['completedRequests']}  failed {stats['failedRequests']}  "
+        f"running {len(running)}  queued {data.queueDepth}  "
+        f"completed {stats.completedRequests}  failed {stats.failedRequests}  "
     )
-    failed_chunks = stats["failedChunks"]
+    failed_chunks = stats.failedChunks
     line.append(f"failed chunks {failed_chunks}", style="bold red" if failed_chunks else "")
-    line.append(f"  values {stats['totalPointsBackfilled']:,}")
+    line.append(f"  values {stats.totalPointsBackfilled:,}")
     line.append(f"  throughput {rate:,.0f}/s" if running else "  throughput -")
     return line
 
 
-def render(data: dict[str, Any]) -> Group:
+def render(data: StatusBody) -> Group:
     table = Table(
         "request", "status", "progress", "", "chunks", "values", "values/s", "ETA",
         box=None, pad_edge=False,

@@ -3,8 +3,10 @@
     NaiaError
      ├── InvalidRequestError     bad input; names the field (HTTP 400, CLI exit 2)
      ├── NotFoundError           unknown request id (HTTP 404)
+     ├── ConflictError           an Idempotency-Key reused for another request (HTTP 409)
      ├── ConnectorUnavailableError  connector type not installed here (HTTP 400)
-     ├── TransientError          marker: worth retrying (timeouts, 429/503, dropped connections)
+     ├── TransientError          marker: worth retrying (timeouts, 429/503, dropped connections;
+     │    │                      HTTP 503 with Retry-After when a request meets one)
      │    ├── SourceTransientError
      │    ├── DependencyUnavailableError  Kafka, QuestDB or Redis cannot be reached (names which)
      │    └── GenerationLostError  offsets not committed: the consumer left its group generation
@@ -38,6 +40,14 @@ class InvalidRequestError(NaiaError):
 
 class NotFoundError(NaiaError):
     """A request id that does not exist."""
+
+
+class ConflictError(NaiaError):
+    """The request contradicts one already made (an Idempotency-Key reused for another body)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
 
 
 class ConnectorUnavailableError(NaiaError):

@@ -82,6 +82,7 @@ class RequestRecord:
     failed_units: dict[int, str] = field(default_factory=dict)
     error: str | None = None
     cancel_requested: bool = False
+    idempotency_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import pyarrow as pa
 
@@ -33,6 +33,15 @@ class Source(Protocol):
     def close(self) -> None: ...
 
 
+@runtime_checkable
+class RetryCounting(Protocol):
+    """Optional capability of a Source that retries its own requests (PI Web API's HTTP
+    retries): how many it repeated so far. They count in the request's ``retries``."""
+
+    @property
+    def retries(self) -> int: ...
+
+
 class ChunkWriter(Protocol):
     """Writes one work unit's batches and its checkpoint atomically: all or nothing.
 
@@ -46,7 +55,15 @@ class ChunkWriter(Protocol):
 class StateStore(Protocol):
     """Durable request records and the checkpoints written by the ChunkWriter."""
 
-    def save_request(self, record: RequestRecord) -> None: ...
+    def save_request(self, record: RequestRecord) -> None:
+        """Durable when it returns; TransientError when the store did not confirm it in time
+        (bounded: ``kafka.state_timeout_s``)."""
+        ...
+
+    def abandon_request(self, request_id: str) -> None:
+        """A submit whose save was not confirmed: make sure its record never loads (and so the
+        request never runs), even if the store got it after all. May finish in the background."""
+        ...
 
     def load_requests(self) -> list[RequestRecord]: ...
 

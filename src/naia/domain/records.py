@@ -27,6 +27,7 @@ class _RecordJson(msgspec.Struct, frozen=True):
     failed_units: dict[int, str] = {}
     error: str | None = None
     cancel_requested: bool = False
+    idempotency_key: str | None = None
 
 
 def record_to_json(record: RequestRecord) -> str:
@@ -47,6 +48,7 @@ def record_to_json(record: RequestRecord) -> str:
         failed_units=dict(record.failed_units),
         error=record.error,
         cancel_requested=record.cancel_requested,
+        idempotency_key=record.idempotency_key,
     )
     return msgspec.json.encode(body).decode()
 
@@ -70,4 +72,5 @@ def record_from_json(text: str) -> RequestRecord:
         failed_units=dict(body.failed_units),
         error=body.error,
         cancel_requested=body.cancel_requested,
+        idempotency_key=body.idempotency_key,
     )

@@ -23,9 +23,14 @@ _ISO = re.compile(
 def parse_duration(text: str, field: str = "chunkSize") -> timedelta:
     """Parse ``30.00:00:00``, ``01:00:00``, ``00:00:30``, ``P30D`` or ``PT1H``; must be > 0."""
     cleaned = text.strip()
-    delta = _parse_timespan(cleaned)
-    if delta is None:
-        delta = _parse_iso(cleaned)
+    try:
+        delta = _parse_timespan(cleaned)
+        if delta is None:
+            delta = _parse_iso(cleaned)
+    except (OverflowError, ValueError):  # more days than a timedelta holds (or infinite)
+        raise InvalidRequestError(
+            field, f"'{text}' is too large: at most {MAX_DURATION_DAYS:,} days"
+        ) from None
     if delta is None:
         raise InvalidRequestError(
             field,
@@ -91,7 +96,10 @@ def format_timespan(delta: timedelta) -> str:
 
 
 def parse_timestamp(text: str, field: str) -> datetime:
-    """Parse an ISO-8601 timestamp that carries a zone (``Z`` or an offset); return UTC."""
+    """Parse an ISO-8601 timestamp that carries a zone (``Z`` or an offset); return UTC.
+
+    A time whose UTC form falls outside years 1-9999 (``0001-01-01T00:00:00+01:00``) is bad
+    input naming ``field``."""
     try:
         parsed = datetime.fromisoformat(text.strip())
     except ValueError:
@@ -102,13 +110,18 @@ def parse_timestamp(text: str, field: str) -> datetime:
         raise InvalidRequestError(
             field, f"'{text}' has no time zone; add 'Z' for UTC or an offset such as '+01:00'"
         )
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise InvalidRequestError(
+            field, f"'{text}' is out of range: in UTC it falls outside the years 1 to 9999"
+        ) from None
 
 
 def format_timestamp(value: datetime) -> str:
     """UTC ISO-8601 with 'Z', fraction only when non-zero (as PI Web API writes them)."""
     utc = value.astimezone(UTC)
-    text = utc.strftime("%Y-%m-%dT%H:%M:%S")
+    text = f"{utc.year:04d}-" + utc.strftime("%m-%dT%H:%M:%S")  # %Y drops year 1's zeros
     if utc.microsecond:
         text += f".{utc.microsecond:06d}".rstrip("0")
     return text + "Z"
@@ -124,3 +137,4 @@ def from_us(value: int) -> datetime:
 
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MAX_DURATION_DAYS = timedelta.max.days

@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import quote, urlsplit
 
 import msgspec
@@ -25,7 +24,7 @@ from naia.emulator.render import json_bytes
 
 Dispatch = Callable[[Emulator, Call], Reply]
 _HEADERS = {"Content-Type": "application/json; charset=utf-8"}
-_DATA_PATH = re.compile(r"^/piwebapi/(streams|streamsets)/", re.IGNORECASE)
+_DATA_PATH = re.compile(r"^/piwebapi/(streams/[^/]+|streamsets)/recorded/?$", re.IGNORECASE)
 
 
 @dataclass
@@ -43,9 +42,9 @@ class SubResult:
     status: int
     chunks: list[bytes]
     headers: dict[str, str] = field(default_factory=lambda: dict(_HEADERS))
-    _decoded: Any = None
+    _decoded: object = None
 
-    def as_object(self) -> dict[str, Any]:
+    def as_object(self) -> dict[str, object]:
         if self._decoded is None:
             self._decoded = msgspec.json.decode(b"".join(self.chunks))
         return {"Status": self.status, "Headers": self.headers, "Content": self._decoded}
@@ -119,7 +118,7 @@ class _Runner:
         content = [b'{"Total":' + str(count).encode() + b',"Items":[', *items, b"]}"]
         return SubResult(207, content)
 
-    def _tokens(self, path: str) -> list[Any]:
+    def _tokens(self, path: str) -> list[object]:
         request_id = jsonpath.first_step(path)
         if request_id is None or request_id not in self.results:
             raise SubError(400, f"JSONPath '{path}' does not refer to a completed parent request.")
@@ -156,13 +155,13 @@ class _Runner:
         return SubResult(reply.status, reply.materialized())
 
 
-def _substitute_all(resource: str, tokens: list[list[Any]]) -> str:
+def _substitute_all(resource: str, tokens: list[list[object]]) -> str:
     for index, values in enumerate(tokens):
         resource = _substitute(resource, "{" + str(index) + "}", values)
     return resource
 
 
-def _substitute(resource: str, marker: str, values: list[Any]) -> str:
+def _substitute(resource: str, marker: str, values: list[object]) -> str:
     if marker not in resource:
         return resource
     if not values:
@@ -186,7 +185,7 @@ def _substitute(resource: str, marker: str, values: list[Any]) -> str:
     return head + pattern.sub(repeat, query)
 
 
-def _text(value: Any) -> str:
+def _text(value: object) -> str:
     if isinstance(value, str):
         return value
     return json_bytes(value).decode("utf-8")
@@ -202,7 +201,7 @@ def _parse(body: bytes) -> dict[str, SubRequest]:
     return {str(key): _request(str(key), value) for key, value in raw.items()}
 
 
-def _request(request_id: str, raw: dict[str, Any]) -> SubRequest:
+def _request(request_id: str, raw: dict[str, object]) -> SubRequest:
     fields = {str(k).lower(): v for k, v in raw.items()}
     template = fields.get("requesttemplate")
     if template is not None and not isinstance(template, dict):
@@ -215,12 +214,16 @@ def _request(request_id: str, raw: dict[str, Any]) -> SubRequest:
         method=str(fields.get("method") or "GET"),
         resource=_opt_str(fields.get("resource")),
         template=_opt_str(template_resource),
-        parameters=[str(p) for p in fields.get("parameters") or []],
-        parent_ids=[str(p) for p in fields.get("parentids") or []],
+        parameters=_strings(fields.get("parameters")),
+        parent_ids=_strings(fields.get("parentids")),
     )
 
 
-def _opt_str(value: Any) -> str | None:
+def _strings(value: object) -> list[str]:
+    return [str(p) for p in value] if isinstance(value, list) else []
+
+
+def _opt_str(value: object) -> str | None:
     return None if value is None else str(value)
 
 

@@ -1,36 +1,50 @@
-"""Recorded values of one stream or a streamset, and the Count summary.
+"""Stream data: recorded values of one stream or a streamset, and the Count summary.
 
-Semantics as PI Web API: startTime ``*-1d`` and endTime ``*`` by default, boundaryType Inside
-(values at both ends included), maxCount 1000 by default with silent truncation, a maxCount above
-MaxReturnedItemsPerCall rejected with 400, endTime before startTime gives descending order.
-The items array of each (point, range, maxCount, order, fields) is cached as rendered bytes.
+Semantics as PI Web API: startTime ``*-1d`` and endTime ``*`` by default, ``boundaryType``
+Inside (values at both ends included), Outside (plus the nearest value before the start and
+after the end) or Interpolated (interpolated values at both ends), maxCount 1000 by default with
+silent truncation, a maxCount above MaxReturnedItemsPerCall rejected with 400, endTime before
+startTime gives descending order. Times are 100-ns ticks (see :mod:`pitime`).
+The items array of each (point, range, maxCount, order, boundary, fields) is cached as bytes.
+
+The other stream reads a point's Links lead to (value, end, interpolated, recordedattime, plot…)
+are in :mod:`streams`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from datetime import tzinfo
 
+from naia.emulator import values as vals
 from naia.emulator.catalog import EmulatedPoint
 from naia.emulator.context import Emulator, web_id_type
 from naia.emulator.fields import Selection
 from naia.emulator.http import ApiError, Call, Query, Reply
-from naia.emulator.pitime import PiTimeError, parse_pi_time
+from naia.emulator.pitime import (
+    PiTimeError,
+    TimeZoneError,
+    parse_pi_time,
+    resolve_range,
+    time_zone,
+)
 from naia.emulator.render import TIMED_VALUE_FIELDS, format_us, json_bytes, timed_values
 from naia.emulator.settings import StreamsetLimit
 from naia.emulator.webid import WebIdType
 
 DEFAULT_MAX_COUNT = 1000
 MAX_US = 253_402_300_799_999_999  # 9999-12-31T23:59:59.999999Z
+BOUNDARY_TYPES = ("Inside", "Outside", "Interpolated")
 
 
 @dataclass(frozen=True, slots=True)
 class Range:
-    lo_us: int
-    hi_us: int
+    lo: int  # ticks (100 ns)
+    hi: int
     descending: bool
     max_count: int
+    boundary: str = "Inside"
 
 
 def recorded(emu: Emulator, call: Call, web_id: str) -> Reply:
@@ -41,33 +55,30 @@ def recorded(emu: Emulator, call: Call, web_id: str) -> Reply:
     units = point.definition.units
     if call.web_exception:
         return _json(_stream_exception(emu, {"Links": {}, "UnitsAbbreviation": units}))
-    pairs: list[tuple[str, Any]] = [("Links", {})]
+    pairs: list[tuple[str, object]] = [("Links", {})]
     pairs.append(("Items", _Raw(_items(emu, point, rng, selection.child("Items")))))
     pairs.append(("UnitsAbbreviation", units))
     return Reply(200, list(_object(pairs, selection)))
 
 
 def streamset(emu: Emulator, call: Call) -> Reply:
-    web_ids = call.query.get_all("webId")
-    if not web_ids:
-        raise ApiError(400, "The webId parameter is required.")
-    points = [emu.resolve_point(w) for w in web_ids]
+    targets = resolve_streams(emu, call.query)
     rng = _range(emu, call.query)
-    _check_limit(emu, rng.max_count, len(points))
-    points = _sorted(points, call.query)
+    _check_limit(emu, rng.max_count, len(targets))
+    targets = sort_streams(targets, call.query)
     selection = Selection.parse(call.query.get("selectedFields"))
     # everything that can fail is checked now: the streams render while the reply is sent
     reader = _StreamRead(emu, call.base, rng, web_id_type(call.query), selection.child("Items"))
-    failed = call.fault_index % len(points) if call.web_exception else -1
+    failed = call.fault_index % len(targets) if call.web_exception else -1
 
     def streams() -> Iterator[bytes]:
         yield b"["
-        for index, point in enumerate(points):
+        for index, target in enumerate(targets):
             yield b"," if index else b""
-            yield from reader.stream(point, index == failed)
+            yield from reader.stream(target, index == failed)
         yield b"]"
 
-    pairs: list[tuple[str, Any]] = [("Links", {}), ("Items", _Raw(streams()))]
+    pairs: list[tuple[str, object]] = [("Links", {}), ("Items", _Raw(streams()))]
     return Reply(200, (), stream=_object(pairs, selection))
 
 
@@ -82,7 +93,7 @@ def summary(emu: Emulator, call: Call, web_id: str) -> Reply:
     start = _time(emu, call.query, "startTime", "*-1d")
     end = _time(emu, call.query, "endTime", "*")
     lo, hi = max(0, min(start, end)), min(MAX_US, max(start, end))
-    count = emu.reader.count(point.name, lo, hi)
+    count = emu.reader.count(point.data_name, lo, hi)
     value = {
         "Timestamp": format_us(lo),
         "Value": count,
@@ -96,6 +107,60 @@ def summary(emu: Emulator, call: Call, web_id: str) -> Reply:
     return _json(Selection.parse(call.query.get("selectedFields")).apply(body))
 
 
+Target = tuple[str, EmulatedPoint | ApiError]  # (the WebId as requested, point or failure)
+
+
+def resolve_streams(emu: Emulator, query: Query) -> list[Target]:
+    """The streams of a streamset request; a WebId that fails is reported in its own item."""
+    web_ids = query.get_all("webId")
+    if not web_ids:
+        raise ApiError(400, "The webId parameter is required.")
+    out: list[Target] = []
+    for web_id in web_ids:
+        try:
+            out.append((web_id, emu.resolve_point(web_id)))
+        except ApiError as exc:
+            out.append((web_id, exc))
+    return out
+
+
+def sort_streams(targets: list[Target], query: Query) -> list[Target]:
+    field = (query.get("sortField") or "").strip().lower()
+    if not field:
+        return targets
+    if field != "name":
+        raise ApiError(400, f"The value '{field}' is not valid for sortField.")
+    descending = (query.get("sortOrder") or "Ascending").strip().lower() == "descending"
+
+    def key(target: Target) -> str:
+        return target[1].name if isinstance(target[1], EmulatedPoint) else ""
+
+    return sorted(targets, key=key, reverse=descending)
+
+
+def stream_head(
+    emu: Emulator, base: str, point: EmulatedPoint, kind: WebIdType
+) -> list[tuple[str, object]]:
+    web_id = emu.point_web_id(point, kind)
+    return [
+        ("WebId", web_id),
+        ("Name", point.name),
+        ("Path", point.path),
+        ("Links", {"Source": f"{base}/points/{web_id}"}),
+    ]
+
+
+def failed_stream(web_id: str, error: ApiError, body: str = "Items") -> dict[str, object]:
+    """A streamset item whose stream could not be read: the failure in its WebException."""
+    content: list[object] | None = [] if body == "Items" else None
+    return {
+        "WebId": web_id,
+        "Links": {},
+        body: content,
+        "WebException": {"StatusCode": error.status, "Errors": list(error.errors)},
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class _StreamRead:
     """One streamset read: renders each stream's StreamValues object."""
@@ -106,14 +171,11 @@ class _StreamRead:
     kind: WebIdType
     selection: Selection | None  # inside the outer Items; None: streams not selected
 
-    def stream(self, point: EmulatedPoint, failed: bool) -> Iterator[bytes]:
-        web_id = self.emu.point_web_id(point, self.kind)
-        head: list[tuple[str, Any]] = [
-            ("WebId", web_id),
-            ("Name", point.name),
-            ("Path", point.path),
-            ("Links", {"Source": f"{self.base}/points/{web_id}"}),
-        ]
+    def stream(self, target: Target, failed: bool) -> Iterator[bytes]:
+        web_id, point = target
+        if isinstance(point, ApiError):
+            return iter([json_bytes(_selected(self.selection, failed_stream(web_id, point)))])
+        head = stream_head(self.emu, self.base, point, self.kind)
         units = point.definition.units
         if failed:
             body = dict([*head, ("UnitsAbbreviation", units)])
@@ -124,6 +186,10 @@ class _StreamRead:
         return _object([*head, ("Items", items), ("UnitsAbbreviation", units)], self.selection)
 
 
+def _selected(selection: Selection | None, body: dict[str, object]) -> object:
+    return body if selection is None else selection.apply(body)
+
+
 def _items(
     emu: Emulator, point: EmulatedPoint, rng: Range, selection: Selection | None
 ) -> list[bytes]:
@@ -131,13 +197,30 @@ def _items(
     key = (point.name, rng, fields)
     cached = emu.cache.get(key)
     if cached is None:
-        events = emu.reader.read(point.name, rng.lo_us, rng.hi_us, rng.max_count, rng.descending)
-        cached = timed_values(events, point.definition.units, fields)
+        found = recorded_values(emu, point, rng)
+        sub = found.sub if bool(found.sub.any()) else None
+        cached = timed_values(found.events, point.definition.units, fields, sub)
         emu.cache.put(key, cached)
     return [cached]
 
 
-def _stream_exception(emu: Emulator, body: dict[str, Any]) -> dict[str, Any]:
+def recorded_values(emu: Emulator, point: EmulatedPoint, rng: Range) -> vals.Values:
+    """The recorded values of ``rng`` with its boundary type, in the range's order."""
+    if rng.boundary == "Inside":
+        return vals.read(emu, point, rng.lo, rng.hi, rng.max_count, rng.descending)
+    if rng.boundary == "Outside":
+        first, last = vals.before(emu, point, rng.lo), vals.after(emu, point, rng.hi)
+        middle = vals.read(emu, point, rng.lo, rng.hi, rng.max_count, rng.descending)
+    else:
+        first = vals.interpolated(emu, point, rng.lo)
+        last = vals.interpolated(emu, point, rng.hi) if rng.hi > rng.lo else vals.empty()
+        middle = vals.read(emu, point, rng.lo + 1, rng.hi - 1, rng.max_count, rng.descending)
+    if rng.descending:
+        first, last = last, first
+    return vals.join([first, middle, last]).take(slice(0, rng.max_count))
+
+
+def _stream_exception(emu: Emulator, body: dict[str, object]) -> dict[str, object]:
     message = f"PI Data Archive '{emu.catalog.server_name}' did not answer (emulated fault)."
     return {**body, "Items": [], "WebException": {"StatusCode": 502, "Errors": [message]}}
 
@@ -149,7 +232,7 @@ class _Raw:
         self.chunks = chunks
 
 
-def _object(pairs: list[tuple[str, Any]], selection: Selection) -> Iterator[bytes]:
+def _object(pairs: list[tuple[str, object]], selection: Selection) -> Iterator[bytes]:
     """A JSON object as chunks, keeping only the selected keys; raw values are not copied."""
     first = True
     for name, value in pairs:
@@ -166,23 +249,59 @@ def _object(pairs: list[tuple[str, Any]], selection: Selection) -> Iterator[byte
     yield b"{}" if first else b"}"
 
 
-def _json(body: dict[str, Any]) -> Reply:
+def _json(body: object) -> Reply:
     return Reply(200, (json_bytes(body),))
 
 
-def _range(emu: Emulator, query: Query) -> Range:
-    boundary = (query.get("boundaryType") or "Inside").strip()
-    if boundary.lower() != "inside":
-        raise ApiError(409, f"boundaryType '{boundary}' is not supported by the emulator.")
-    if query.get("filterExpression"):
+def boundary_type(query: Query) -> str:
+    text = (query.get("boundaryType") or "Inside").strip()
+    for name in BOUNDARY_TYPES:
+        if name.lower() == text.lower():
+            return name
+    raise ApiError(400, f"The value '{text}' is not valid for boundaryType.")
+
+
+def refuse_unsupported(query: Query) -> None:
+    """filterExpression is refused plainly; desiredUnits cannot be given for a PI point."""
+    if (query.get("filterExpression") or "").strip():
         raise ApiError(409, "filterExpression is not supported by the emulator.")
-    start = _time(emu, query, "startTime", "*-1d")
-    end = _time(emu, query, "endTime", "*")
+    units = (query.get("desiredUnits") or "").strip()
+    if units:
+        raise ApiError(
+            409,
+            f"The desired units '{units}' cannot be applied: PI points have no unit of "
+            "measure, so desiredUnits may not be specified for a PI point.",
+        )
+
+
+def zone_of(query: Query) -> tzinfo:
+    try:
+        return time_zone(query.get("timeZone"))
+    except TimeZoneError as exc:
+        raise ApiError(400, str(exc)) from None
+
+
+def time_range(emu: Emulator, query: Query) -> tuple[int, int]:
+    """(start, end) ticks of startTime/endTime (defaults ``*-1d`` and ``*``)."""
+    zone = zone_of(query)
+    start, end = query.get("startTime") or "*-1d", query.get("endTime") or "*"
+    try:
+        lo, hi = resolve_range(start, end, emu.clock(), zone)
+    except PiTimeError as exc:
+        name = "startTime" if exc.text.strip() == start.strip() else "endTime"
+        raise ApiError(400, f"{exc} ({name})") from None
+    return lo, hi
+
+
+def _range(emu: Emulator, query: Query) -> Range:
+    boundary = boundary_type(query)
+    refuse_unsupported(query)
+    start, end = time_range(emu, query)
     max_count = query.get_int("maxCount", DEFAULT_MAX_COUNT)
     if max_count <= 0:
         raise ApiError(400, f"The value '{max_count}' is not valid for maxCount.")
-    lo, hi = max(0, min(start, end)), min(MAX_US, max(start, end))
-    return Range(lo, hi, end < start, max_count)
+    lo, hi = max(0, min(start, end)), min(vals.MAX_TICKS, max(start, end))
+    return Range(lo, hi, end < start, max_count, boundary)
 
 
 def _time(emu: Emulator, query: Query, name: str, default: str) -> int:
@@ -206,13 +325,3 @@ def _check_limit(emu: Emulator, max_count: int, streams: int) -> None:
             f"The requested {what} is greater than the maximum allowed ({limit}) "
             "set by MaxReturnedItemsPerCall.",
         )
-
-
-def _sorted(points: list[EmulatedPoint], query: Query) -> list[EmulatedPoint]:
-    field = (query.get("sortField") or "").strip().lower()
-    if not field:
-        return points
-    if field != "name":
-        raise ApiError(400, f"The value '{field}' is not valid for sortField.")
-    descending = (query.get("sortOrder") or "Ascending").strip().lower() == "descending"
-    return sorted(points, key=lambda p: p.name, reverse=descending)

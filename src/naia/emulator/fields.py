@@ -6,8 +6,6 @@ Matching is case-insensitive. ``Selection.all()`` (no parameter) keeps everythin
 
 from __future__ import annotations
 
-from typing import Any
-
 
 class Selection:
     def __init__(self, paths: tuple[tuple[str, ...], ...] | None) -> None:
@@ -47,14 +45,14 @@ class Selection:
     def leaves(self, names: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(n for n in names if self.includes(n))
 
-    def apply(self, obj: Any) -> Any:
+    def apply(self, obj: object) -> object:
         """Trim a JSON-like value (dicts, lists, scalars) to this selection."""
         if self._paths is None:
             return obj
         if isinstance(obj, list):
             return [self.apply(item) for item in obj]
         if isinstance(obj, dict):
-            kept: dict[str, Any] = {}
+            kept: dict[str, object] = {}
             for key, value in obj.items():
                 sub = self.child(key)
                 if sub is not None:

@@ -7,7 +7,6 @@ and ``.*``. Evaluation returns every selected token, in document order.
 from __future__ import annotations
 
 import re
-from typing import Any
 
 _STEP = re.compile(
     r"""\.(?P<name>[^.\[\]]+)            # .name or .*
@@ -53,7 +52,7 @@ def _step(match: re.Match[str]) -> Step:
     return ("all", "")
 
 
-def select(root: Any, path: str) -> list[Any]:
+def select(root: object, path: str) -> list[object]:
     """All tokens that ``path`` selects in ``root``."""
     tokens = [root]
     for kind, arg in parse(path):
@@ -69,12 +68,13 @@ def first_step(path: str) -> str | None:
     return None
 
 
-def _apply(token: Any, kind: str, arg: str | int) -> list[Any]:
+def _apply(token: object, kind: str, arg: str | int) -> list[object]:
     if kind == "key":
         return [token[arg]] if isinstance(token, dict) and arg in token else []
     if kind == "index":
-        fits = isinstance(token, list) and isinstance(arg, int) and -len(token) <= arg < len(token)
-        return [token[arg]] if fits else []
+        if isinstance(token, list) and isinstance(arg, int) and -len(token) <= arg < len(token):
+            return [token[arg]]
+        return []
     if isinstance(token, dict):
         return list(token.values())
     if isinstance(token, list):

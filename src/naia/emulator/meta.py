@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+import uuid
+from collections.abc import Mapping
+from urllib.parse import quote, unquote
 
-from naia.emulator.catalog import EmulatedPoint
+from naia.emulator.catalog import EmulatedPoint, wildcard
 from naia.emulator.context import Emulator, web_id_type
 from naia.emulator.fields import Selection
 from naia.emulator.http import ApiError, Call, Reply
@@ -18,25 +20,33 @@ def landing(emu: Emulator, call: Call) -> Reply:
         "Self": f"{b}/",
         "AssetServers": f"{b}/assetservers",
         "DataServers": f"{b}/dataservers",
-        "Search": f"{b}/search",
         "System": f"{b}/system",
     }
     return _selected(call, {"Links": links})
 
 
+def asset_servers(emu: Emulator, call: Call) -> Reply:
+    """No AF server is emulated: an empty collection."""
+    return _selected(call, {"Links": {}, "Items": []})
+
+
 def system(emu: Emulator, call: Call) -> Reply:
     b = f"{call.base}/system"
-    links = {
-        "Self": b,
-        "CacheInstances": f"{b}/cacheinstances",
-        "Configuration": f"{b}/configuration",
-        "UserInfo": f"{b}/userinfo",
-        "Versions": f"{b}/versions",
-        "Status": f"{b}/status",
-    }
+    links = {"Self": b, "Versions": f"{b}/versions", "Status": f"{b}/status"}
     s = emu.settings
     body = {"Links": links, "ProductTitle": s.product_title, "ProductVersion": s.product_version}
     return _selected(call, body)
+
+
+def versions(emu: Emulator, call: Call) -> Reply:
+    s = emu.settings
+    body = {s.product_title: {"FullVersion": s.product_version, "MajorMinorRevision": ""}}
+    body[s.product_title]["MajorMinorRevision"] = ".".join(s.product_version.split(".")[:3])
+    return _selected(call, body)
+
+
+def status(emu: Emulator, call: Call) -> Reply:
+    return _selected(call, {"UpTimeInMinutes": 0.0, "State": "Running", "CacheInstances": 0})
 
 
 def data_servers(emu: Emulator, call: Call) -> Reply:
@@ -104,7 +114,7 @@ def points_multiple(emu: Emulator, call: Call) -> Reply:
     return Reply(207 if failed else 200, reply.chunks)
 
 
-def _item(emu: Emulator, call: Call, kind: str, ident: str) -> dict[str, Any]:
+def _item(emu: Emulator, call: Call, kind: str, ident: str) -> dict[str, object]:
     try:
         point = emu.point_by_path(ident) if kind == "Path" else emu.resolve_point(ident)
     except ApiError as exc:
@@ -114,7 +124,7 @@ def _item(emu: Emulator, call: Call, kind: str, ident: str) -> dict[str, Any]:
     return {"Identifier": ident, "IdentifierType": kind, "Object": obj, "Exception": None}
 
 
-def point_object(emu: Emulator, call: Call, point: EmulatedPoint) -> dict[str, Any]:
+def point_object(emu: Emulator, call: Call, point: EmulatedPoint) -> dict[str, object]:
     kind = web_id_type(call.query)
     web_id = emu.point_web_id(point, kind)
     d = effective_definition(emu.settings.simulator, point.definition)
@@ -126,10 +136,10 @@ def point_object(emu: Emulator, call: Call, point: EmulatedPoint) -> dict[str, A
         "InterpolatedData": f"{s}/interpolated",
         "RecordedData": f"{s}/recorded",
         "PlotData": f"{s}/plot",
-        "SummaryData": f"{s}/summary",
         "Value": f"{s}/value",
         "EndValue": f"{s}/end",
     }
+    # SummaryData is advertised once the summary endpoint is complete (see routes.py)
     zero, span = (0.0, float(len(d.states) - 1)) if d.is_digital else (d.low, d.high - d.low)
     return {
         "WebId": web_id,
@@ -150,7 +160,98 @@ def point_object(emu: Emulator, call: Call, point: EmulatedPoint) -> dict[str, A
     }
 
 
-def _server(emu: Emulator, call: Call) -> dict[str, Any]:
+def point_attributes(emu: Emulator, call: Call, web_id: str) -> Reply:
+    """``/points/{webId}/attributes``: the point's attributes; ``name`` (repeatable) and
+    ``nameFilter`` (wildcards) narrow them."""
+    point = emu.resolve_point(web_id)
+    items = _attributes(emu, call, point, web_id)
+    names = {n.lower() for n in call.query.get_all("name")}
+    if names:
+        items = [i for i in items if str(i["Name"]).lower() in names]
+    pattern = wildcard(call.query.get("nameFilter") or "*")
+    items = [i for i in items if pattern.match(str(i["Name"]))]
+    return _selected(call, {"Links": {}, "Items": items})
+
+
+def point_attribute(emu: Emulator, call: Call, arg: str) -> Reply:
+    web_id, _, name = arg.partition("/attributes/")
+    point = emu.resolve_point(web_id)
+    for item in _attributes(emu, call, point, web_id):
+        if str(item["Name"]).lower() == unquote(name).lower():
+            return _selected(call, item)
+    raise ApiError(404, f"Point attribute '{unquote(name)}' not found.")
+
+
+def _attributes(
+    emu: Emulator, call: Call, point: EmulatedPoint, web_id: str
+) -> list[dict[str, object]]:
+    d = effective_definition(emu.settings.simulator, point.definition)
+    zero, span = (0.0, float(len(d.states) - 1)) if d.is_digital else (d.low, d.high - d.low)
+    values: dict[str, object] = {
+        "tag": d.name,
+        "descriptor": d.descriptor,
+        "exdesc": "",
+        "engunits": d.units,
+        "pointtype": d.point_type,
+        "pointsource": "R",
+        "pointid": point.id,
+        "ptclassname": "classic",
+        "digitalset": d.digital_set or "",
+        "zero": float(zero),
+        "span": float(span),
+        "step": int(d.is_digital),
+        "future": 0,
+        "archiving": 1,
+        "compressing": 1,
+        "displaydigits": -5,
+    }
+    base = f"{call.base}/points/{web_id}"
+    return [
+        {
+            "Name": name,
+            "Value": value,
+            "Links": {"Self": f"{base}/attributes/{quote(name)}", "Point": base},
+        }
+        for name, value in values.items()
+    ]
+
+
+def enumeration_sets(emu: Emulator, call: Call, web_id: str) -> Reply:
+    """``/dataservers/{webId}/enumerationsets``: the digital state sets and SYSTEM."""
+    if not emu.is_server_web_id(web_id):
+        raise ApiError(404, f"PI Data Archive not found for WebID '{web_id}'.")
+    items = [_enumeration_set(emu, call, name) for name in emu.enumeration_sets()]
+    return _selected(call, {"Links": {}, "Items": items})
+
+
+def enumeration_set(emu: Emulator, call: Call, web_id: str) -> Reply:
+    return _selected(call, _enumeration_set(emu, call, emu.resolve_enumeration_set(web_id)))
+
+
+def enumeration_values(emu: Emulator, call: Call, web_id: str) -> Reply:
+    name = emu.resolve_enumeration_set(web_id)
+    set_path = f"{emu.catalog.server_path}\\{name}"
+    items = [
+        {"Name": state, "Value": code, "Description": "", "Path": f"{set_path}\\{state}"}
+        for state, code in emu.enumeration_sets()[name]
+    ]
+    return _selected(call, {"Links": {}, "Items": items})
+
+
+def _enumeration_set(emu: Emulator, call: Call, name: str) -> dict[str, object]:
+    web_id = emu.enumeration_set_web_id(name)
+    self_link = f"{call.base}/enumerationsets/{web_id}"
+    return {
+        "WebId": web_id,
+        "Id": str(uuid.uuid5(emu.catalog.server_guid, name.upper())),
+        "Name": name,
+        "Description": "",
+        "Path": f"{emu.catalog.server_path}\\{name}",
+        "Links": {"Self": self_link, "Values": f"{self_link}/values"},
+    }
+
+
+def _server(emu: Emulator, call: Call) -> dict[str, object]:
     web_id = emu.server_web_id(web_id_type(call.query))
     self_link = f"{call.base}/dataservers/{web_id}"
     c = emu.catalog
@@ -174,6 +275,6 @@ def _server_time(emu: Emulator) -> str:
     return format_us(emu.clock())
 
 
-def _selected(call: Call, body: dict[str, Any]) -> Reply:
+def _selected(call: Call, body: Mapping[str, object]) -> Reply:
     selection = Selection.parse(call.query.get("selectedFields"))
     return Reply(200, (json_bytes(selection.apply(body)),))

@@ -35,7 +35,7 @@ TIMED_VALUE_FIELDS = (
 )
 US_PER_S = 1_000_000
 US_PER_DAY = 86_400 * US_PER_S
-_TS_WIDTH = 26  # YYYY-MM-DDTHH:MM:SS.ffffff
+_TS_WIDTH = 27  # YYYY-MM-DDTHH:MM:SS.fffffff (7 digits: PI resolves 100 ns)
 _FALSE_FLAGS = ("Questionable", "Substituted", "Annotated")
 _SEP = b"\x00"
 I64 = npt.NDArray[np.int64]
@@ -48,8 +48,12 @@ def json_bytes(value: object) -> bytes:
     return _encode(value)
 
 
-def timed_values(events: Events, units: str, fields: tuple[str, ...]) -> bytes:
-    """``[{"Timestamp":…,"Value":…,…},…]`` keeping only ``fields`` (in canonical order)."""
+def timed_values(
+    events: Events, units: str, fields: tuple[str, ...], sub: I64 | None = None
+) -> bytes:
+    """``[{"Timestamp":…,"Value":…,…},…]`` keeping only ``fields`` (in canonical order).
+
+    ``sub``: each timestamp's 100-ns ticks past its microsecond (0–9), written as a 7th digit."""
     n = len(events)
     if n == 0:
         return b"[]"
@@ -61,7 +65,7 @@ def timed_values(events: Events, units: str, fields: tuple[str, ...]) -> bytes:
     prev_good[0] = True
     prev_good[1:] = events.good[:-1]
     if has_ts:
-        starts = _stamped_starts(events.ts_us, joins, prev_good)
+        starts = _stamped_starts(events.ts_us, joins, prev_good, sub)
     else:
         starts = np.array(joins, dtype=object)[prev_good.astype(np.intp)].tolist()
     starts[0] = b"[" + starts[0][len(rest[1]) + 1 :]
@@ -122,7 +126,7 @@ def _state_objects(events: Events) -> list[bytes]:
 
 
 def _stamped_starts(
-    ts_us: I64, joins: list[bytes], prev_good: npt.NDArray[np.bool_]
+    ts_us: I64, joins: list[bytes], prev_good: npt.NDArray[np.bool_], sub: I64 | None
 ) -> list[bytes]:
     """Rows ``joins[prev_good] + timestamp text``, NUL-padded, as bytes without the padding."""
     n = ts_us.shape[0]
@@ -131,7 +135,7 @@ def _stamped_starts(
     width = max(len(j) for j in joins) + _TS_WIDTH
     mat = np.zeros((n, width), dtype=np.uint8)
     mat[:, :offset] = np.frombuffer(joins[major], dtype=np.uint8)
-    write_timestamps(ts_us, mat, offset)
+    write_timestamps(ts_us, mat, offset, sub)
     minor = np.flatnonzero(prev_good != bool(major))
     if minor.size:
         stamps = mat[minor, offset : offset + _TS_WIDTH].copy()
@@ -142,14 +146,18 @@ def _stamped_starts(
     return cast(list[bytes], mat.view(f"S{width}").ravel().tolist())
 
 
-def write_timestamps(ts_us: I64, mat: U8, col: int) -> None:
-    """Write ``YYYY-MM-DDTHH:MM:SS[.fraction]`` at ``col``; a trimmed fraction leaves NULs."""
+def write_timestamps(ts_us: I64, mat: U8, col: int, sub: I64 | None = None) -> None:
+    """Write ``YYYY-MM-DDTHH:MM:SS[.fraction]`` at ``col``; a trimmed fraction leaves NULs.
+
+    ``sub`` (0–9 per value) adds the 7th fractional digit, 100 ns."""
     days = ts_us // US_PER_DAY
     of_day = ts_us - days * US_PER_DAY
     seconds = of_day // US_PER_S
     micro = of_day - seconds * US_PER_S
     tables = _tables()
-    milli, rest = micro // 1_000, micro % 1_000
+    milli, rest = micro // 1_000, micro % 1_000 * 10
+    if sub is not None:
+        rest = rest + sub
     dates, index = _dates(days)
     _put(mat, col, dates, index)
     _put(mat, col + 10, tables.seconds, seconds)
@@ -193,7 +201,8 @@ class _Tables:
         head = [f".{i:03d}" for i in range(1_000)]  # milliseconds when more digits follow
         trimmed = ["." + f"{i:03d}".rstrip("0") if i else "" for i in range(1_000)]
         self.fraction_head = _padded(trimmed + head, 4)
-        self.fraction_tail = _padded([f"{i:03d}".rstrip("0") for i in range(1_000)], 3)
+        # the last four digits (µs and 100 ns), trimmed
+        self.fraction_tail = _padded([f"{i:04d}".rstrip("0") for i in range(10_000)], 4)
 
 
 def _ascii_rows(parts: list[tuple[object, int | None]]) -> U8:
@@ -218,16 +227,23 @@ def _tables() -> _Tables:
     return _Tables()
 
 
-def timestamp_texts(ts_us: I64) -> list[bytes]:
+def timestamp_texts(ts_us: I64, sub: I64 | None = None) -> list[bytes]:
     """``YYYY-MM-DDTHH:MM:SS`` plus the fraction without trailing zeros (none if whole), no Z."""
     mat = np.zeros((ts_us.shape[0], _TS_WIDTH), dtype=np.uint8)
-    write_timestamps(ts_us, mat, 0)
+    write_timestamps(ts_us, mat, 0, sub)
     return cast(list[bytes], mat.view(f"S{_TS_WIDTH}").ravel().tolist())
 
 
 def format_us(ts_us: int) -> str:
     """One timestamp as PI Web API writes it: UTC, ``Z``, fraction only when non-zero."""
     return timestamp_texts(np.array([ts_us], dtype=np.int64))[0].decode("ascii") + "Z"
+
+
+def format_ticks(ticks: int) -> str:
+    """A time in 100-ns ticks since the epoch, as PI Web API writes it (up to 7 digits)."""
+    us, sub = divmod(ticks, 10)
+    stamps = timestamp_texts(np.array([us], dtype=np.int64), np.array([sub], dtype=np.int64))
+    return stamps[0].decode("ascii") + "Z"
 
 
 def civil_from_days(days: I64) -> tuple[I64, I64, I64]:

@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from naia.emulator import batch, data, meta
+from naia.emulator import batch, data, meta, streams
 from naia.emulator.context import Emulator
 from naia.emulator.http import ApiError, Call, Reply, error_reply
 from naia.emulator.settings import EndpointKind
@@ -34,18 +34,46 @@ def _batch(emu: Emulator, call: Call, _arg: str) -> Reply:
 
 
 _ID = r"(?P<arg>[^/]+)"
+_META, _STREAM, _SET = EndpointKind.METADATA, EndpointKind.STREAM, EndpointKind.STREAMSET
 _TABLE: tuple[tuple[str, str, EndpointKind, Handler], ...] = (
     ("GET", r"/?", EndpointKind.ROOT, _no_arg(meta.landing)),
     ("GET", r"/system/?", EndpointKind.ROOT, _no_arg(meta.system)),
-    ("GET", r"/dataservers/?", EndpointKind.METADATA, _no_arg(meta.data_servers)),
-    ("GET", rf"/dataservers/{_ID}/points/?", EndpointKind.METADATA, meta.server_points),
-    ("GET", rf"/dataservers/{_ID}/?", EndpointKind.METADATA, meta.data_server),
-    ("GET", r"/points/?", EndpointKind.METADATA, _no_arg(meta.point_by_path)),
-    ("GET", r"/points/multiple/?", EndpointKind.METADATA, _no_arg(meta.points_multiple)),
-    ("GET", rf"/points/{_ID}/?", EndpointKind.METADATA, meta.point_by_web_id),
-    ("GET", rf"/streams/{_ID}/recorded/?", EndpointKind.STREAM, data.recorded),
-    ("GET", rf"/streams/{_ID}/summary/?", EndpointKind.STREAM, data.summary),
-    ("GET", r"/streamsets/recorded/?", EndpointKind.STREAMSET, _no_arg(data.streamset)),
+    ("GET", r"/system/versions/?", EndpointKind.ROOT, _no_arg(meta.versions)),
+    ("GET", r"/system/status/?", EndpointKind.ROOT, _no_arg(meta.status)),
+    ("GET", r"/assetservers/?", _META, _no_arg(meta.asset_servers)),
+    ("GET", r"/dataservers/?", _META, _no_arg(meta.data_servers)),
+    ("GET", rf"/dataservers/{_ID}/points/?", _META, meta.server_points),
+    ("GET", rf"/dataservers/{_ID}/enumerationsets/?", _META, meta.enumeration_sets),
+    ("GET", rf"/dataservers/{_ID}/?", _META, meta.data_server),
+    ("GET", rf"/enumerationsets/{_ID}/values/?", _META, meta.enumeration_values),
+    ("GET", rf"/enumerationsets/{_ID}/?", _META, meta.enumeration_set),
+    ("GET", r"/points/?", _META, _no_arg(meta.point_by_path)),
+    ("GET", r"/points/multiple/?", _META, _no_arg(meta.points_multiple)),
+    ("GET", rf"/points/{_ID}/attributes/?", _META, meta.point_attributes),
+    ("GET", r"/points/(?P<arg>[^/]+/attributes/[^/]+)/?", _META, meta.point_attribute),
+    ("GET", rf"/points/{_ID}/?", _META, meta.point_by_web_id),
+    ("GET", rf"/streams/{_ID}/recorded/?", _STREAM, data.recorded),
+    ("GET", rf"/streams/{_ID}/value/?", _STREAM, streams.value),
+    ("GET", rf"/streams/{_ID}/end/?", _STREAM, streams.end),
+    ("GET", rf"/streams/{_ID}/recordedattime/?", _STREAM, streams.recorded_at_time),
+    ("GET", rf"/streams/{_ID}/interpolated/?", _STREAM, streams.interpolated),
+    ("GET", rf"/streams/{_ID}/interpolatedattimes/?", _STREAM, streams.interpolated_at_times),
+    ("GET", rf"/streams/{_ID}/plot/?", _STREAM, streams.plot),
+    # summary: the Count-only hook below is replaced by naia.emulator.summary (every
+    # summaryType); meta.point_object advertises SummaryData once that is in place
+    ("GET", rf"/streams/{_ID}/summary/?", _STREAM, data.summary),
+    ("GET", r"/streamsets/recorded/?", _SET, _no_arg(data.streamset)),
+    ("GET", r"/streamsets/value/?", _SET, _no_arg(streams.set_value)),
+    ("GET", r"/streamsets/end/?", _SET, _no_arg(streams.set_end)),
+    ("GET", r"/streamsets/recordedattime/?", _SET, _no_arg(streams.set_recorded_at_time)),
+    ("GET", r"/streamsets/interpolated/?", _SET, _no_arg(streams.set_interpolated)),
+    (
+        "GET",
+        r"/streamsets/interpolatedattimes/?",
+        _SET,
+        _no_arg(streams.set_interpolated_at_times),
+    ),
+    ("GET", r"/streamsets/plot/?", _SET, _no_arg(streams.set_plot)),
     ("POST", r"/batch/?", EndpointKind.BATCH, _batch),
 )
 ROUTES = tuple(

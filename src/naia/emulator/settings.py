@@ -7,10 +7,18 @@ Built once (from the CLI or a test) and never mutated. Environment variables use
 from __future__ import annotations
 
 import enum
+from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
+from naia.sources.simulator.catalogue import find_point
 from naia.sources.simulator.settings import REALISTIC, SimulatorSettings
 
 
@@ -38,9 +46,9 @@ class FaultKind(enum.StrEnum):
 
 class EndpointKind(enum.StrEnum):
     ROOT = "root"  # GET /piwebapi/ and /piwebapi/system
-    METADATA = "metadata"  # data servers and points
-    STREAM = "stream"  # /streams/{webId}/recorded and /summary
-    STREAMSET = "streamset"  # /streamsets/recorded
+    METADATA = "metadata"  # data servers, points, attributes, enumeration sets
+    STREAM = "stream"  # /streams/{webId}/... (recorded, value, interpolated, plot, summary, ...)
+    STREAMSET = "streamset"  # /streamsets/... (the ad-hoc streamset forms)
     BATCH = "batch"  # POST /batch
 
 
@@ -48,6 +56,26 @@ ALL_FAULTS = frozenset(FaultKind)
 DATA_ENDPOINTS = frozenset(
     {EndpointKind.METADATA, EndpointKind.STREAM, EndpointKind.STREAMSET, EndpointKind.BATCH}
 )
+
+
+class ExtraPoint(BaseModel):
+    """A point added to the catalogue under any name PI allows (spaces, ``,``, ``=``, quotes,
+    ``\\``, ``/``, ``#``, unicode…), serving the data of the Simulator point ``like``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, max_length=1023)
+    like: str = "SINUSOID"
+    hundred_ns: bool = False  # timestamps carry a 7th fractional digit (100 ns)
+    descriptor: str = ""
+
+    @model_validator(mode="after")
+    def _valid(self) -> ExtraPoint:
+        if self.name != self.name.strip() or any(ord(c) < 32 for c in self.name):
+            raise ValueError(f"point name {self.name!r}: no surrounding blanks or control chars")
+        if find_point(self.like) is None:
+            raise ValueError(f"point {self.name!r}: like={self.like!r} is not a Simulator point")
+        return self
 
 
 class FaultSettings(BaseModel):
@@ -82,6 +110,7 @@ class EmulatorSettings(BaseSettings):
     token: SecretStr = SecretStr("")
     simulator: SimulatorSettings = SimulatorSettings(defaults=REALISTIC)
     faults: FaultSettings = FaultSettings()
+    points: tuple[ExtraPoint, ...] = ()  # added to the catalogue (e.g. from --config TOML)
     listed_numbered_points: int = Field(default=100, ge=0, le=9_999_999)
     cache_bytes: int = Field(default=256 * 1024 * 1024, ge=0)
     product_title: str = "PI Web API 2018 SP1"
@@ -94,4 +123,38 @@ class EmulatorSettings(BaseSettings):
             raise ValueError("auth=basic needs a password")
         if self.auth is AuthMode.BEARER and not self.token.get_secret_value():
             raise ValueError("auth=bearer needs a token")
+        seen: set[str] = set()
+        for point in self.points:
+            key = point.name.upper()
+            if key in seen or find_point(point.name) is not None:
+                raise ValueError(f"point {point.name!r} is defined twice (names are case-blind)")
+            seen.add(key)
         return self
+
+
+def load_emulator_settings(config: Path | None = None, **overrides: Any) -> EmulatorSettings:
+    """Settings from ``overrides`` (CLI flags) > environment > the TOML file > defaults.
+
+    The TOML file holds EmulatorSettings' fields at its top level, e.g. extra points as
+    ``[[points]]`` tables with ``name``, ``like``, ``hundred_ns`` and ``descriptor``."""
+    if config is None:
+        return EmulatorSettings(**overrides)
+    if not config.is_file():
+        raise FileNotFoundError(f"emulator config file not found: {config}")
+
+    class _FromFile(EmulatorSettings):
+        model_config = SettingsConfigDict(toml_file=config)
+
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            return init_settings, env_settings, TomlConfigSettingsSource(settings_cls, config)
+
+    loaded = _FromFile(**overrides)
+    return EmulatorSettings.model_validate(loaded.model_dump())

@@ -19,7 +19,9 @@ class Entry:
     done: dict[int, ChunkCheckpoint] = field(default_factory=dict)
     running: set[int] = field(default_factory=set)
     cancel: threading.Event = field(default_factory=threading.Event)
+    saving: threading.Lock = field(default_factory=threading.Lock)  # one record save at a time
     run_started: float | None = None
+    run_ended: float | None = None
     run_values: int = 0
     run_units: int = 0
     in_flight_values: int = 0
@@ -34,7 +36,7 @@ class Entry:
         return [i for i in range(self.plan.total_units) if i not in skip]
 
     def begin_run(self, clock: float) -> None:
-        self.run_started = clock
+        self.run_started, self.run_ended = clock, None
         self.run_values = self.run_units = self.in_flight_values = 0
 
     def values_done(self) -> int:
@@ -66,7 +68,14 @@ class Entry:
             error=record.error,
             failed_chunk_errors=dict(record.failed_units),
             retries=self.retries,
+            run_values=self.run_values,
+            run_seconds=self._run_seconds(clock),
         )
+
+    def _run_seconds(self, clock: float) -> float | None:
+        if self.run_started is None:
+            return None
+        return (self.run_ended if self.run_ended is not None else clock) - self.run_started
 
     def _rate_and_eta(self, clock: float) -> tuple[float | None, float | None]:
         if self.status is not RequestStatus.RUNNING:

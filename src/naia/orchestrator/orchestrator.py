@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import logging
 import queue
+import random
 import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from naia.domain.errors import (
+    ConflictError,
     InvalidRequestError,
     NaiaError,
     NotFoundError,
@@ -34,7 +36,7 @@ from naia.domain.model import (
     RequestStatus,
     WorkUnit,
 )
-from naia.domain.ports import ChunkWriter, Source, SourceProvider, StateStore
+from naia.domain.ports import ChunkWriter, RetryCounting, Source, SourceProvider, StateStore
 from naia.kernel.backoff import call_with_retry
 from naia.kernel.bucket import TokenBucket
 from naia.kernel.pump import prefetch
@@ -58,6 +60,10 @@ class OrchestratorConfig:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _source_retries(source: Source) -> int:
+    return source.retries if isinstance(source, RetryCounting) else 0
 
 
 def _fields(unit: WorkUnit) -> dict[str, object]:
@@ -90,6 +96,8 @@ class Orchestrator:
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
+        self._submitting = threading.Lock()
+        self._rng = random.Random()
 
     # Lifecycle --------------------------------------------------------------------------------
     def recover(self) -> list[str]:
@@ -99,7 +107,10 @@ class Orchestrator:
         running_first = sorted(records, key=lambda r: r.status is not RequestStatus.RUNNING)
         for record in running_first:
             entry = self._load_entry(record)
-            if record.status.is_active:
+            if record.status.is_active and record.cancel_requested:
+                # acknowledged before the crash: a cancel is final even if a chunk was in flight
+                self._finish(entry, RequestStatus.CANCELLED, "cancelled by the user")
+            elif record.status.is_active:
                 log.info("resuming %s from %d checkpoints", record.request_id, len(entry.done))
                 self._queue.put(record.request_id)
                 resumed.append(record.request_id)
@@ -153,13 +164,42 @@ class Orchestrator:
                 log.exception("request %s crashed the worker", request_id)
 
     # Commands ---------------------------------------------------------------------------------
-    def submit(self, spec: BackfillSpec) -> RequestView:
+    def submit(self, spec: BackfillSpec, idempotency_key: str | None = None) -> RequestView:
+        """Queue a request once its record is durable. With an ``idempotency_key`` already used:
+        the same spec answers the first request again, another spec is a ConflictError."""
+        if idempotency_key is None:
+            return self._submit(spec, None)
+        with self._submitting:  # one keyed submit at a time: a key cannot queue twice
+            known = self._keyed(idempotency_key)
+            if known is None:
+                return self._submit(spec, idempotency_key)
+        if known.record.spec != spec:
+            raise ConflictError(
+                "Idempotency-Key",
+                f"'{idempotency_key}' was used for request {known.record.request_id} "
+                "with a different body",
+            )
+        return self.get(known.record.request_id)
+
+    def _keyed(self, key: str) -> Entry | None:
+        with self._lock:
+            return next(
+                (e for e in self._entries.values() if e.record.idempotency_key == key), None
+            )
+
+    def _submit(self, spec: BackfillSpec, key: str | None) -> RequestView:
         request_id = str(uuid.uuid4())
         plan = make_plan(request_id, spec, self._config.limits)
         self._sources.check(spec.connector_type)
         self._check_points(spec)
-        record = RequestRecord(request_id, spec, RequestStatus.QUEUED, queued_at=_now())
-        self._state.save_request(record)
+        record = RequestRecord(
+            request_id, spec, RequestStatus.QUEUED, queued_at=_now(), idempotency_key=key
+        )
+        try:
+            self._state.save_request(record)
+        except TransientError:
+            self._state.abandon_request(request_id)  # not acknowledged: it must never run
+            raise
         with self._lock:
             self._entries[request_id] = Entry(record=record, plan=plan)
         self._queue.put(request_id)
@@ -176,32 +216,80 @@ class Orchestrator:
             source.close()
 
     def cancel(self, request_id: str) -> RequestView:
+        """Durable before it returns: the cancel survives a crash, even mid-chunk."""
         entry = self._entry(request_id)
-        with self._lock:
-            if entry.status.is_active:
-                entry.record.cancel_requested = True
-                entry.cancel.set()
-                if entry.status is RequestStatus.QUEUED:
-                    self._finish(entry, RequestStatus.CANCELLED, "cancelled before it started")
-                else:
-                    self._state.save_request(entry.record)
+
+        def cancelled(record: RequestRecord) -> RequestRecord | None:
+            if not record.status.is_active or record.cancel_requested:
+                return None
+            record.cancel_requested = True
+            if record.status is RequestStatus.QUEUED:
+                record.status, record.error = RequestStatus.CANCELLED, "cancelled before it started"
+                record.completed_at = _now()
+            return record
+
+        if self._persist(entry, cancelled):
+            entry.cancel.set()
         return self.get(request_id)
 
     def retry_failed(self, request_id: str) -> RequestView:
         entry = self._entry(request_id)
-        with self._lock:
-            if entry.status.is_active:
-                raise InvalidRequestError("requestId", f"request is {entry.status.value}")
-            if not entry.record.failed_units and entry.status is not RequestStatus.CANCELLED:
+
+        def requeued(record: RequestRecord) -> RequestRecord:
+            if record.status.is_active:
+                raise InvalidRequestError("requestId", f"request is {record.status.value}")
+            if not record.failed_units and record.status is not RequestStatus.CANCELLED:
                 raise InvalidRequestError("requestId", "request has no failed chunks to retry")
-            record = entry.record
             record.failed_units.clear()
             record.status, record.error, record.completed_at = RequestStatus.QUEUED, None, None
             record.cancel_requested = False
-            entry.cancel = threading.Event()
-            self._state.save_request(record)
+            return record
+
+        self._persist(entry, requeued)
+        entry.cancel = threading.Event()
         self._queue.put(request_id)
         return self.get(request_id)
+
+    def _persist(
+        self, entry: Entry, change: Callable[[RequestRecord], RequestRecord | None]
+    ) -> bool:
+        """Apply ``change`` to a copy of the record, save it, then show it. The save runs outside
+        the global lock (a status read never waits behind the store); one save per request at
+        a time, each built on the last. False when ``change`` returned None (nothing to do)."""
+        with entry.saving:
+            with self._lock:
+                record = change(replace(entry.record, failed_units=dict(entry.record.failed_units)))
+            if record is None:
+                return False
+            self._state.save_request(record)
+            with self._lock:
+                entry.record = record
+            return True
+
+    def _persist_until_stored(
+        self, entry: Entry, change: Callable[[RequestRecord], RequestRecord | None]
+    ) -> None:
+        """The worker's saves: a store that is away (Kafka restarting) is waited for, with
+        backoff and one warning per outage, as long as the process is not stopping."""
+        failures = 0
+        while True:
+            try:
+                self._persist(entry, change)
+            except TransientError as exc:
+                failures += 1
+                if self._stopping.is_set():
+                    raise
+                if failures == 1:
+                    log.warning(
+                        "cannot store the record of %s (%s); retrying until the store answers",
+                        entry.record.request_id, exc,
+                    )  # fmt: skip
+                self._stopping.wait(self._config.retry.backoff.delay(failures, self._rng))
+                continue
+            if failures:
+                log.info("record of %s stored after %d failed attempt(s)",
+                         entry.record.request_id, failures)  # fmt: skip
+            return
 
     # Queries ----------------------------------------------------------------------------------
     def _entry(self, request_id: str) -> Entry:
@@ -260,15 +348,18 @@ class Orchestrator:
             source.close()
 
     def _mark_running(self, entry: Entry) -> None:
-        with self._lock:
-            record = entry.record
+        def running(record: RequestRecord) -> RequestRecord:
             record.status = RequestStatus.RUNNING
             record.started_at = record.started_at or _now()
+            return record
+
+        self._persist_until_stored(entry, running)
+        with self._lock:
             entry.begin_run(self._clock())
-            self._state.save_request(record)
-        log.info("running %s: %d chunks left", record.request_id, len(entry.pending_units()))
+        log.info("running %s: %d chunks left", entry.record.request_id, len(entry.pending_units()))
 
     def _run_units(self, entry: Entry, source: Source) -> None:
+        counted = _source_retries(source)
         for index in entry.pending_units():
             if entry.cancel.is_set():
                 break
@@ -277,6 +368,11 @@ class Orchestrator:
             except UnknownPointError as exc:
                 self._finish(entry, RequestStatus.FAILED, str(exc))
                 return
+            finally:  # the connector's own (HTTP) retries count too
+                now = _source_retries(source)
+                with self._lock:
+                    entry.retries += now - counted
+                counted = now
         self._conclude(entry)
 
     def _run_unit(self, entry: Entry, source: Source, unit: WorkUnit) -> None:
@@ -353,9 +449,12 @@ class Orchestrator:
             "chunk %d of %s failed: %s", unit.index, unit.request_id, message, extra=_fields(unit)
         )
         self._observer.on_chunk_failed(unit, exc)
-        with self._lock:
-            entry.record.failed_units[unit.index] = message
-            self._state.save_request(entry.record)
+
+        def failed(record: RequestRecord) -> RequestRecord:
+            record.failed_units[unit.index] = message
+            return record
+
+        self._persist_until_stored(entry, failed)
 
     def _conclude(self, entry: Entry) -> None:
         if entry.cancel.is_set() and entry.record.cancel_requested:
@@ -367,16 +466,19 @@ class Orchestrator:
             self._finish(
                 entry,
                 RequestStatus.FAILED,
-                f"{failed} of {total} chunks failed; retry them with "
-                f"POST /api/backfill/request/{entry.record.request_id}/retry-failed",
+                f"{failed} of {total} chunks failed; run them again with retry-failed",
             )
         else:
             self._finish(entry, RequestStatus.COMPLETED, None)
 
     def _finish(self, entry: Entry, status: RequestStatus, error: str | None) -> None:
         with self._lock:
-            entry.record.status = status
-            entry.record.error = error
-            entry.record.completed_at = _now()
-            self._state.save_request(entry.record)
+            if entry.run_started is not None and entry.run_ended is None:
+                entry.run_ended = self._clock()
+
+        def finished(record: RequestRecord) -> RequestRecord:
+            record.status, record.error, record.completed_at = status, error, _now()
+            return record
+
+        self._persist_until_stored(entry, finished)
         log.info("%s %s%s", entry.record.request_id, status.value, f": {error}" if error else "")

@@ -32,6 +32,8 @@ class RequestView:
     error: str | None
     failed_chunk_errors: dict[int, str]
     retries: int
+    run_values: int = 0  # values committed by this process's last run of the request
+    run_seconds: float | None = None  # wall time of that run (so far, while running)
 
     @property
     def point_count(self) -> int:

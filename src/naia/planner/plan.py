@@ -65,14 +65,23 @@ def validate_spec(spec: BackfillSpec, limits: Limits) -> None:
 
 
 def _check_duplicates(points: tuple[str, ...]) -> None:
-    seen: set[str] = set()
+    """PI point names are case-insensitive: ``SINUSOID`` and ``sinusoid`` are the same point."""
+    seen: dict[str, str] = {}
     dupes: list[str] = []
     for point in points:
-        if point in seen and point not in dupes:
-            dupes.append(point)
-        seen.add(point)
+        key = point.strip().casefold()
+        if key not in seen:
+            seen[key] = point
+            continue
+        first = seen[key]
+        same = first if first == point else f"{first} = {point}"
+        if same not in dupes:
+            dupes.append(same)
     if dupes:
-        raise InvalidRequestError("pointAddresses", f"duplicate point(s): {', '.join(dupes)}")
+        raise InvalidRequestError(
+            "pointAddresses",
+            f"duplicate point(s) (PI point names ignore case): {', '.join(dupes)}",
+        )
 
 
 def window_count(spec: BackfillSpec) -> int:
@@ -88,7 +97,7 @@ def make_plan(request_id: str, spec: BackfillSpec, limits: Limits) -> Plan:
     windows = []
     start = spec.start
     while start < spec.end:
-        end = min(start + spec.chunk_size, spec.end)
+        end = start + min(spec.chunk_size, spec.end - start)  # never past endTime (nor year 9999)
         windows.append((start, end))
         start = end
     size = limits.points_per_unit

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from importlib import resources
 from pathlib import Path
 from typing import ClassVar
 
@@ -84,6 +87,17 @@ class Service(ABC):
     def healthy(self) -> bool:
         """True if the service answers a real request right now."""
 
+    @contextlib.contextmanager
+    def maven_pom(self) -> Iterator[Path]:
+        """This service's Maven pom as a file: from ``settings.assets_dir`` if set, else the
+        one shipped in the package (``naia/services/assets/<name>/pom.xml``)."""
+        if self.settings.assets_dir is not None:
+            yield self.settings.assets_dir / self.name / "pom.xml"
+            return
+        packaged = resources.files("naia.services") / "assets" / self.name / "pom.xml"
+        with resources.as_file(packaged) as pom:
+            yield pom
+
 
 def maven_copy(
     pom: Path, output_dir: Path, properties: dict[str, str], log_path: Path, what: str
@@ -92,7 +106,7 @@ def maven_copy(
     if (output_dir / _INSTALLED_MARKER).is_file():
         return
     if not pom.is_file():
-        raise ServiceError(f"{what}: Maven pom not found at {pom} (settings.assets_dir)")
+        raise ServiceError(f"{what}: Maven pom not found at {pom} (services.assets_dir)")
     mvn = ensure_command("mvn", "maven", log_path)
     output_dir.mkdir(parents=True, exist_ok=True)
     argv = [mvn, "-B", "-q", "-f", str(pom), "dependency:copy-dependencies"]

@@ -207,8 +207,8 @@ class Kafka(Service):
             "kafka.version": self.version,
             "log4j.version": self.settings.versions.kafka_log4j,
         }
-        pom = self.settings.assets_dir / "kafka" / "pom.xml"
-        maven_copy(pom, self.lib_dir, properties, self.install_log, f"kafka {self.version}")
+        with self.maven_pom() as pom:
+            maven_copy(pom, self.lib_dir, properties, self.install_log, f"kafka {self.version}")
 
     def prepare(self) -> None:
         self.config_dir.mkdir(parents=True, exist_ok=True)

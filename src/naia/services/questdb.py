@@ -111,9 +111,9 @@ class QuestDB(Service):
 
     def install(self) -> None:
         self._jdk()
-        pom = self.settings.assets_dir / "questdb" / "pom.xml"
         properties = {"questdb.version": self.version}
-        maven_copy(pom, self.lib_dir, properties, self.install_log, f"questdb {self.version}")
+        with self.maven_pom() as pom:
+            maven_copy(pom, self.lib_dir, properties, self.install_log, f"questdb {self.version}")
 
     def prepare(self) -> None:
         self.conf_path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,8 @@
 """Settings of the local service manager (Kafka, QuestDB, Redis on loopback).
 
 Every version the manager installs is pinned here, in :class:`ServiceVersions`, and nowhere
-else: the Maven poms under ``services/`` take them as ``-D`` properties.
+else: the Maven poms shipped in the package (``naia/services/assets/``) take them as ``-D``
+properties.
 """
 
 from __future__ import annotations
@@ -29,12 +30,6 @@ def default_data_dir() -> Path:
     return (root if root is not None else Path.cwd()) / "var" / "services"
 
 
-def default_assets_dir() -> Path:
-    """``<repo>/services``: the Maven poms used to resolve the Kafka and QuestDB jars."""
-    root = repo_root()
-    return (root if root is not None else Path.cwd()) / "services"
-
-
 class ServiceVersions(BaseModel):
     """The pinned versions. Change them here only (docs/services.md explains the choice)."""
 
@@ -57,7 +52,9 @@ class ServicesSettings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     data_dir: Path = Field(default_factory=default_data_dir)
-    assets_dir: Path = Field(default_factory=default_assets_dir)
+    assets_dir: Path | None = None
+    """A folder holding ``kafka/pom.xml`` and ``questdb/pom.xml``; None uses the poms shipped
+    inside the package (``naia/services/assets/``), so an installed wheel needs no checkout."""
     kafka_port: Port = 19092
     kafka_controller_port: Port = 19093
     questdb_http_port: Port = 19000

@@ -1,7 +1,9 @@
-"""PI AF SDK source (connectorType ``PIAfSdk``): Windows-only, proven on any OS with a typed fake.
+"""PI AF SDK source (connectorType ``PIAfSdk``).
 
-``AfSdkSource(settings, load_sdk(settings))`` on a Windows host with PI AF Client and pythonnet;
-``AfSdkSource(settings, FakePISystem(history).sdk())`` anywhere else (see fake.py).
+``AfSdkSource(settings, load_sdk(settings))`` on a Windows host with PI AF Client and pythonnet,
+or anywhere Mono runs with ``assembly_dir`` pointing at the compiled AF SDK stand-in
+(tests/doubles/afsdk_standin, built by ``make standin``). Unit tests inject a Python fake
+(tests/doubles/afsdk_fake.py). See docs/afsdk.md.
 """
 
 from naia.sources.afsdk.loader import load_sdk, sdk_available

@@ -6,10 +6,12 @@ remainder (0–900 ns) is dropped, always towards the past. The PI archive resol
 (~15 µs), so distinct archive timestamps stay distinct; nothing is rounded to milliseconds.
 
 Cost: ``AFValues.GetValueArrays`` hands over three arrays (values, UTC timestamps, status flags)
-instead of one AFValue proxy object per event, which AVEVA documents as the efficient way to move
-values to another system. What stays per value is reading each array element through pythonnet:
-one boxed number (or AFEnumerationValue), one ``DateTime.Ticks`` and one status ``int``. Everything
-after that (status decoding, window cut, seq numbering, Arrow) is vectorised numpy.
+instead of one AFValue proxy object per event. Read element by element through pythonnet that is
+still one boxed number, one ``DateTime.Ticks`` and one status per event (~0.1 M values/s). With
+the bulk helper (``AfSdk.bulk``, compiled by the loader) one .NET call turns the three arrays into
+primitive ones that are copied into numpy whole; only states and strings are read one by one.
+The per-value path stays as the fallback. Everything after that (status decoding, window cut,
+seq numbering, Arrow) is vectorised numpy.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 
 from naia.domain.schema import seq_numbers
-from naia.sources.afsdk.sdk import AFValues, DateTime
+from naia.sources.afsdk.sdk import AFValues, BulkArrays, BulkReader, DateTime
 
 EPOCH_TICKS = 621_355_968_000_000_000  # DateTime(1970, 1, 1).Ticks
 TICKS_PER_US = 10
@@ -76,15 +78,34 @@ class Columns:
         )
 
 
-def columns(afvalues: AFValues) -> Columns:
-    """Convert one AFValues through GetValueArrays (no AFValue object per event)."""
+def columns(afvalues: AFValues, bulk: BulkReader | None = None) -> Columns:
+    """Convert one AFValues through GetValueArrays (no AFValue object per event), in bulk when
+    a bulk reader is given."""
     arrays = afvalues.GetValueArrays(None, None, None)
     values, timestamps, flags = arrays[-3], arrays[-2], arrays[-1]
+    if bulk is not None:
+        return bulk_columns(bulk(values, timestamps, flags), values)
     ts_us = ticks_to_us(_ticks(timestamps))
     status = np.fromiter(map(int, flags), dtype=np.int64, count=len(flags))
     value, state, is_system = split_values(values)
     good, questionable, substituted, annotated = decode_status(status)
     return Columns(ts_us, value, state, good & ~is_system, questionable, substituted, annotated)
+
+
+def bulk_columns(arrays: BulkArrays, values: Sequence[object]) -> Columns:
+    """Columns from the bulk helper's arrays; only the values that are not numbers are read."""
+    ts_us = ticks_to_us(arrays.ticks)
+    n = int(ts_us.shape[0])
+    is_system = np.zeros(n, dtype=bool)
+    state: list[str | None] | None = None
+    if arrays.others.shape[0]:
+        state = [None] * n
+        for i in arrays.others.tolist():
+            state[i], is_system[i] = _state_of(values[i])
+    good, questionable, substituted, annotated = decode_status(arrays.status.astype(np.int64))
+    return Columns(
+        ts_us, arrays.numbers, state, good & ~is_system, questionable, substituted, annotated
+    )
 
 
 def _ticks(timestamps: Sequence[DateTime]) -> I64:

@@ -1,8 +1,9 @@
 """The typed surface of the PI AF SDK that this connector uses, and nothing more.
 
 The real types come from the ``OSIsoft.AFSDK`` assembly through pythonnet, untyped (``Any``):
-:mod:`naia.sources.afsdk.loader` gathers them into an :class:`AfSdk`. The pure-Python fake in
-:mod:`naia.sources.afsdk.fake` implements the same protocols. :class:`AfSdkSource` only ever
+:mod:`naia.sources.afsdk.loader` gathers them into an :class:`AfSdk`: from the AVEVA assembly, or
+from the compiled stand-in of the tests on Mono. The pure-Python fake of the unit tests
+(tests/doubles/afsdk_fake.py) implements the same protocols. :class:`AfSdkSource` only ever
 talks to the :class:`AfSdk` it is given, so the same code path runs on both.
 
 Names are the SDK's own (CamelCase) so that this file reads like the AF SDK reference.
@@ -13,6 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol, SupportsInt, TypeAlias
+
+import numpy as np
+import numpy.typing as npt
 
 # --- System ---------------------------------------------------------------------------------
 
@@ -89,7 +93,8 @@ class AFValues(Protocol):
     def GetValueArrays(
         self, values: None, timestamps: None, flags: None, /
     ) -> tuple[object, Sequence[object], Sequence[DateTime], Sequence[SupportsInt]]:
-        """pythonnet returns (None, values, timestamps, flags) for this void method."""
+        """pythonnet 3 returns the out parameters (values, timestamps, flags); pythonnet 2 put
+        the void result (None) first: callers take the last three."""
         ...
 
 
@@ -173,6 +178,27 @@ class AuthModes(Protocol):
     def PIUserAuthentication(self) -> object: ...
 
 
+# --- bulk decode (NAIA's helper assembly, see loader.load_bulk) -----------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BulkArrays:
+    """One AFValues' GetValueArrays as numpy columns, built on the .NET side in one call.
+
+    ``numbers`` is NaN where the value is not a number; ``others`` holds those positions (digital
+    and system states, strings), which are the only values read one by one.
+    """
+
+    ticks: npt.NDArray[np.int64]
+    numbers: npt.NDArray[np.float64]
+    status: npt.NDArray[np.int32]
+    others: npt.NDArray[np.int32]
+
+
+BulkReader: TypeAlias = Callable[[object, object, object], BulkArrays]
+"""(values, timestamps, flags) of GetValueArrays → BulkArrays."""
+
+
 # --- the namespace handed to AfSdkSource ------------------------------------------------------
 
 # The fields below are named like the types they hold; these aliases keep the protocols reachable.
@@ -186,7 +212,7 @@ _DateTime: TypeAlias = DateTime
 
 @dataclass(frozen=True, slots=True)
 class AfSdk:
-    """The few AF SDK and System types the connector uses, real (loader.py) or fake (fake.py)."""
+    """The few AF SDK and System types the connector uses, loaded (loader.py) or faked (tests)."""
 
     PIServers: Callable[[], _PIServers]
     PIPoint: PIPointStatics
@@ -207,3 +233,5 @@ class AfSdk:
     string_list: Callable[[Sequence[str]], object]
     """Builds a .NET List<string>: pythonnet 3 does not turn a Python list into IEnumerable<T>."""
     description: str = "AF SDK"
+    bulk: BulkReader | None = None
+    """Bulk decode of GetValueArrays; None: every value is read through pythonnet (decode.py)."""

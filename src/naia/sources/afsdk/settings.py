@@ -28,7 +28,13 @@ class AfSdkSettings(BaseModel):
     )
     assembly_dir: Path | None = Field(
         default=None,
-        description="Folder holding OSIsoft.AFSDK.dll; None: the usual install locations",
+        description="Folder holding OSIsoft.AFSDK.dll; None: the usual install locations. "
+        "Off Windows the connector loads only from here (e.g. the AF SDK stand-in on Mono)",
+    )
+    bulk_decode: bool = Field(
+        default=True,
+        description="Decode values in bulk with NAIA's helper assembly, compiled at start-up "
+        "by the runtime's C# compiler; False (or a failed compile) reads them one by one",
     )
     auth_mode: AuthMode = "Windows"
     username: SecretStr | None = None

@@ -41,7 +41,8 @@ from naia.sources.afsdk.settings import AfSdkSettings
 
 log = logging.getLogger(__name__)
 
-# .NET exception types (simple names) whose cause is worth a retry.
+# .NET exception types (simple names, matched along the type's base classes: the SDK's
+# PITimeoutException is a PIConnectionException) whose cause is worth a retry.
 TRANSIENT_CAUSES = frozenset(
     {
         "TimeoutException",
@@ -52,6 +53,15 @@ TRANSIENT_CAUSES = frozenset(
         "EndpointNotFoundException",
         "ServerTooBusyException",
         "OperationCanceledException",  # cancelled without a cause, e.g. the keep-alive timeout
+    }
+)
+# ... unless it is one of these: PIAuthenticationException is a PIConnectionException too.
+TERMINAL_CAUSES = frozenset(
+    {
+        "PIAuthenticationException",
+        "AuthenticationException",
+        "SecurityException",
+        "UnauthorizedAccessException",
     }
 )
 TRANSIENT_PI_CODES = ("[-10722]",)  # PINET: timeout on PI RPC or system call
@@ -224,7 +234,7 @@ class AfSdkSource:
 
     def _columns(self, name: str, afvalues: sdk.AFValues) -> Columns:
         try:
-            return columns(afvalues)
+            return columns(afvalues, self._sdk.bulk)
         except (TypeError, ValueError, OverflowError) as exc:
             raise SourceError(f"cannot convert the values of {name!r}: {exc}") from exc
 
@@ -256,7 +266,10 @@ def describe(cause: BaseException) -> str:
 
 def is_transient(cause: BaseException) -> bool:
     for error in _chain(cause):
-        if type(error).__name__ in TRANSIENT_CAUSES:
+        kinds = {kind.__name__ for kind in type(error).__mro__}
+        if kinds & TERMINAL_CAUSES:
+            return False
+        if kinds & TRANSIENT_CAUSES:
             return True
         message = str(getattr(error, "Message", None) or error)
         if any(code in message for code in TRANSIENT_PI_CODES):

@@ -96,6 +96,7 @@ class PiWebApiClient:
         self._settings = settings
         self._on_request = on_request
         self._retry = settings.retries
+        self._retries = 0  # HTTP attempts repeated so far (read by the orchestrator's summary)
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._http = httpx.Client(
@@ -123,6 +124,11 @@ class PiWebApiClient:
     def retry(self) -> RetrySettings:
         return self._retry
 
+    @property
+    def retries(self) -> int:
+        """How many HTTP attempts were repeated so far."""
+        return self._retries
+
     def get(self, path: str, params: Params, decode: Callable[[bytes], T]) -> T:
         return self._call(
             lambda: self._http.build_request("GET", path, params=urlencode(params)), decode
@@ -147,6 +153,7 @@ class PiWebApiClient:
             return self._attempt(request, what, decode)
 
         def on_retry(n: int, error: BaseException, wait: float) -> None:
+            self._retries += 1  # a lost increment between reader threads only blurs a statistic
             log.warning("PI Web API %s, attempt %d: %s; retrying in %.1fs", what, n, error, wait)
 
         try:

@@ -63,6 +63,11 @@ class PiWebApiSource:
         """maxCount now in use (lower than configured once the server refused it)."""
         return self._sizer.current
 
+    @property
+    def retries(self) -> int:
+        """HTTP requests repeated so far (RetryCounting: counted in the request's retries)."""
+        return self._client.retries
+
     def check_points(self, points: Sequence[str]) -> None:
         """Resolve every point with the server; UnknownPointError names all unknown ones."""
         self._lookup(points)

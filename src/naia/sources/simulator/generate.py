@@ -19,9 +19,9 @@ U64 = npt.NDArray[np.uint64]
 F64 = npt.NDArray[np.float64]
 US_PER_S = 1_000_000
 
-_SALT_GAP, _SALT_OFFSET, _SALT_WHOLE, _SALT_DUP, _SALT_SYS, _SALT_NOISE, _SALT_CODE = range(7)
-_SYS_CODES = np.array([c for c, _ in SYSTEM_STATES], dtype=np.int32)
-_SYS_NAMES = tuple(n for _, n in SYSTEM_STATES)
+SALT_GAP, SALT_OFFSET, SALT_WHOLE, SALT_DUP, SALT_SYS, SALT_NOISE, SALT_CODE = range(7)
+SYS_CODES = np.array([c for c, _ in SYSTEM_STATES], dtype=np.int32)
+SYS_NAMES = tuple(n for _, n in SYSTEM_STATES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +69,7 @@ def generate(point: PointDef, options: PointOptions, start_us: int, end_us: int)
         ts = slots * interval + _offsets(point.seed, slots, interval)
         keep = (ts >= start_us) & (ts < end_us)
         if options.gap_rate > 0:
-            keep &= _uniform(point.seed, slots, _SALT_GAP) >= options.gap_rate
+            keep &= _uniform(point.seed, slots, SALT_GAP) >= options.gap_rate
         slots, ts = slots[keep], ts[keep]
     else:
         slots = np.arange(-(-start_us // interval), -(-end_us // interval), dtype=np.int64)
@@ -83,8 +83,8 @@ def generate(point: PointDef, options: PointOptions, start_us: int, end_us: int)
 
 def _offsets(seed: int, slots: npt.NDArray[np.int64], interval: int) -> npt.NDArray[np.int64]:
     """Offsets inside the slot: half whole seconds, half with a microsecond fraction."""
-    raw = (_uniform(seed, slots, _SALT_OFFSET) * interval).astype(np.int64)
-    whole = _uniform(seed, slots, _SALT_WHOLE) < 0.5
+    raw = (_uniform(seed, slots, SALT_OFFSET) * interval).astype(np.int64)
+    whole = _uniform(seed, slots, SALT_WHOLE) < 0.5
     return np.where(whole, raw - raw % US_PER_S, raw)
 
 
@@ -92,7 +92,7 @@ def _duplicate(
     seed: int, slots: npt.NDArray[np.int64], ts: npt.NDArray[np.int64], rate: float
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
     """Give some slots a second event at the very same timestamp (seq 1)."""
-    twice = _uniform(seed, slots, _SALT_DUP) < rate
+    twice = _uniform(seed, slots, SALT_DUP) < rate
     repeats = np.where(twice, 2, 1)
     slots2 = np.repeat(slots, repeats)
     ts2 = np.repeat(ts, repeats)
@@ -115,17 +115,17 @@ def _values(
     state_index = np.full(n, -1, dtype=np.int32)
     if point.is_digital:
         runs = (slots // 15) + salt_shift
-        state_index = (_mix(seed, runs, _SALT_CODE) % np.uint64(len(point.states))).astype(np.int32)
+        state_index = (_mix(seed, runs, SALT_CODE) % np.uint64(len(point.states))).astype(np.int32)
         value = np.full(n, np.nan)
         names = point.states
         codes = np.arange(len(point.states), dtype=np.int32)
     else:
-        value = _wave(point, ts, _uniform(seed, keys, _SALT_NOISE))
+        value = _wave(point, ts, _uniform(seed, keys, SALT_NOISE))
         names, codes = (), np.zeros(0, dtype=np.int32)
     is_system = np.zeros(n, dtype=bool)
     if options.system_state_rate > 0:
-        is_system = _uniform(seed, keys, _SALT_SYS) < options.system_state_rate
-        pick = (_mix(seed, keys, _SALT_CODE + 1) % np.uint64(len(_SYS_CODES))).astype(np.int32)
+        is_system = _uniform(seed, keys, SALT_SYS) < options.system_state_rate
+        pick = (_mix(seed, keys, SALT_CODE + 1) % np.uint64(len(SYS_CODES))).astype(np.int32)
         state_index = np.where(is_system, pick + len(names), state_index).astype(np.int32)
         value = np.where(is_system, np.nan, value)
     return Events(
@@ -134,21 +134,29 @@ def _values(
         state_index=state_index,
         is_system=is_system,
         good=~is_system,
-        state_names=names + _SYS_NAMES,
-        state_codes=np.concatenate([codes, _SYS_CODES]).astype(np.int32),
+        state_names=names + SYS_NAMES,
+        state_codes=np.concatenate([codes, SYS_CODES]).astype(np.int32),
     )
 
 
 def _wave(point: PointDef, ts: npt.NDArray[np.int64], noise: F64) -> F64:
-    seconds = ts.astype(np.float64) / US_PER_S
-    cycle = np.mod(seconds / point.period_s + point.phase, 1.0)
+    unit = wave_unit(point.wave, ts, noise, point.period_s, point.phase)
     span = point.high - point.low
-    if point.wave == "sine":
-        unit = 0.5 + 0.5 * np.sin(2 * np.pi * cycle)
-    elif point.wave == "ramp":
+    # PI Float32 points store single precision: round so every transport is exact.
+    return (point.low + span * unit).astype(np.float32).astype(np.float64)
+
+
+def wave_unit(
+    wave: str, ts: npt.NDArray[np.int64], noise: F64, period_s: float | F64, phase: float | F64
+) -> F64:
+    """The wave's position in [0, 1] at each timestamp (per point or per event parameters)."""
+    seconds = ts.astype(np.float64) / US_PER_S
+    cycle = np.mod(seconds / period_s + phase, 1.0)
+    if wave == "sine":
+        unit: F64 = 0.5 + 0.5 * np.sin(2 * np.pi * cycle)
+    elif wave == "ramp":
         unit = np.clip(np.minimum(cycle / 0.4, (1.0 - cycle) / 0.3), 0.0, 1.0)
         unit = np.clip(unit + (noise - 0.5) * 0.02, 0.0, 1.0)
     else:
         unit = np.clip(0.5 + 0.3 * np.sin(2 * np.pi * cycle) + (noise - 0.5) * 0.4, 0.0, 1.0)
-    # PI Float32 points store single precision: round so every transport is exact.
-    return (point.low + span * unit).astype(np.float32).astype(np.float64)
+    return unit

@@ -10,8 +10,9 @@ import numpy as np
 import pyarrow as pa
 
 from naia.domain.errors import UnknownPointError
-from naia.domain.schema import BATCH_SCHEMA, TIMESTAMP_TYPE, seq_numbers
+from naia.domain.schema import BATCH_SCHEMA, TIMESTAMP_TYPE
 from naia.domain.timeparse import to_us
+from naia.sources.simulator.block import Block, generate_block
 from naia.sources.simulator.catalogue import PointDef, find_point
 from naia.sources.simulator.generate import Events, generate, slot_count
 from naia.sources.simulator.settings import SimulatorSettings
@@ -43,14 +44,12 @@ class SimulatorSource:
         slots = sum(slot_count(self._settings.options_for(p), start_us, end_us) for p in points)
         blocks = max(1, -(-slots // self._settings.batch_rows))
         step = -(-(end_us - start_us) // blocks)
-        found = [(p, effective_definition(self._settings, _resolve(p))) for p in points]
+        found = [effective_definition(self._settings, _resolve(p)) for p in points]
+        options = [self._settings.options_for(p) for p in points]
         for block_start in range(start_us, end_us, step):
-            block_end = min(block_start + step, end_us)
-            events = [
-                generate(d, self._settings.options_for(p), block_start, block_end) for p, d in found
-            ]
-            if any(len(e) for e in events):
-                yield block_batch(points, events)
+            block = generate_block(found, options, block_start, min(block_start + step, end_us))
+            if len(block):
+                yield block_batch(points, block)
 
     def events(self, point: str, start_us: int, end_us: int) -> Iterator[Events]:
         """The point's events in [start_us, end_us), in blocks of at most ~batch_rows slots."""
@@ -90,27 +89,23 @@ def _resolve(point: str) -> PointDef:
     return definition
 
 
-def block_batch(points: Sequence[str], events: Sequence[Events]) -> pa.RecordBatch:
+def block_batch(points: Sequence[str], block: Block) -> pa.RecordBatch:
     """One batch of every point's events of a block in time order (events of one instant in
-    point order), built from the concatenated numpy columns put in that order once: no Arrow
-    work per point (with many points and short blocks that overhead, not the values, was the
-    cost), and no sort of the Arrow batch downstream (a time-ordered message is left as it is)."""
-    counts = np.array([len(e) for e in events], dtype=np.int64)
-    ts = np.concatenate([e.ts_us for e in events])
-    order = np.argsort(ts, kind="stable")
+    point order), from the block's columns put in that order once: no Arrow work per point,
+    and no sort of the Arrow batch downstream (a time-ordered message is left as it is)."""
+    order = np.argsort(block.ts_us, kind="stable")
     names = pa.DictionaryArray.from_arrays(
-        pa.array(np.repeat(np.arange(len(points), dtype=np.int32), counts)[order]),
-        pa.array(list(points), type=pa.string()),
+        pa.array(block.point[order]), pa.array(list(points), type=pa.string())
     )
-    falses = pa.array(np.zeros(ts.shape[0], dtype=bool))
+    falses = pa.array(np.zeros(len(block), dtype=bool))
     return pa.RecordBatch.from_arrays(
         [
-            pa.array(ts[order]).cast(TIMESTAMP_TYPE),
+            pa.array(block.ts_us[order]).cast(TIMESTAMP_TYPE),
             names,
-            pa.array(np.concatenate([seq_numbers(e.ts_us) for e in events])[order]),
-            pa.array(np.concatenate([e.value for e in events])[order], from_pandas=True),
-            _block_states(events, order),
-            pa.array(np.concatenate([e.good for e in events])[order]),
+            pa.array(block.seq[order]),
+            pa.array(block.value[order], from_pandas=True),
+            _states(block, order),
+            pa.array(block.good[order]),
             falses,
             falses,
             falses,
@@ -119,18 +114,13 @@ def block_batch(points: Sequence[str], events: Sequence[Events]) -> pa.RecordBat
     )
 
 
-def _block_states(events: Sequence[Events], order: np.ndarray) -> pa.Array:
-    """The state names of all points' events as one string column (nulls for numbers), rows
-    in ``order``."""
-    n = sum(len(e) for e in events)
-    if all(bool((e.state_index < 0).all()) for e in events):
-        return pa.nulls(n, type=pa.string())
-    names: list[str] = []
-    parts = []
-    for e in events:
-        parts.append(np.where(e.state_index < 0, -1, e.state_index + len(names)))
-        names.extend(e.state_names)
-    index = np.concatenate(parts).astype(np.int32)[order]
+def _states(block: Block, order: np.ndarray) -> pa.Array:
+    """State names (nulls for numbers), rows in ``order``."""
+    index = block.state[order]
     mask = index < 0
+    if bool(mask.all()):
+        return pa.nulls(len(block), type=pa.string())
     indices = pa.array(np.where(mask, 0, index), mask=mask, type=pa.int32())
-    return pa.DictionaryArray.from_arrays(indices, pa.array(names, pa.string())).cast(pa.string())
+    return pa.DictionaryArray.from_arrays(indices, pa.array(block.names, pa.string())).cast(
+        pa.string()
+    )

@@ -7,6 +7,7 @@ that window (inside the same transaction): re-running a range leaves exactly one
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
@@ -20,6 +21,8 @@ from naia.domain.errors import TerminalError
 from naia.domain.model import ChunkCheckpoint, ChunkWritten, RequestRecord, WorkUnit
 from naia.domain.records import record_from_json, record_to_json
 from naia.domain.schema import BATCH_SCHEMA
+
+log = logging.getLogger("naia.store")
 
 _INSERT = "INSERT INTO point_data SELECT * FROM chunk_stream"
 _HAS_ROWS = (
@@ -41,6 +44,7 @@ class DuckDbStore:
         """``memory_limit`` bounds DuckDB's buffers (None: DuckDB's default, 80 % of RAM);
         a chunk streams through it whatever its size. The app sets it (``store.memory_limit``)."""
         self.path = Path(path)
+        self._read_only = read_only
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         config: dict[str, str | bool | int | float | list[str]] = {
@@ -58,6 +62,12 @@ class DuckDbStore:
             self._con.execute(ddl)
 
     def close(self) -> None:
+        """Merge the WAL into the file (CHECKPOINT), then close: a clean stop leaves one file."""
+        if not self._read_only:
+            try:
+                self._con.execute("CHECKPOINT")
+            except duckdb.Error as exc:  # e.g. a transaction still open: DuckDB replays the WAL
+                log.warning("checkpoint of %s on close failed: %s", self.path, exc)
         self._con.close()
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
@@ -115,6 +125,14 @@ class DuckDbStore:
                 "INSERT OR REPLACE INTO naia_requests VALUES (?, ?, ?)",
                 [record.request_id, record_to_json(record), datetime.now(UTC)],
             )
+        finally:
+            cur.close()
+
+    def abandon_request(self, request_id: str) -> None:
+        """A failed save left nothing behind (one DuckDB statement); delete it all the same."""
+        cur = self.cursor()
+        try:
+            cur.execute("DELETE FROM naia_requests WHERE request_id = ?", [request_id])
         finally:
             cur.close()
 

@@ -22,3 +22,10 @@ class KafkaSettings(BaseModel):
     max_message_bytes: int = Field(default=900_000, gt=10_000)
     transaction_timeout_ms: int = Field(default=300_000, gt=0)
     session_timeout_ms: int = Field(default=10_000, ge=6_000)
+    state_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="how long a request record waits for Kafka's acknowledgement: past it, "
+        "the API answers 503 and the request never runs",
+    )

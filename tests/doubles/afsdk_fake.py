@@ -16,7 +16,9 @@ the behaviour the connector has to cope with:
   ``OperationCanceledException`` with the cause in ``PIPagingConfiguration.Error``. A fault with
   ``times=N`` happens N times, then the call succeeds, so retries can be tested.
 
-Choose it by injection: ``AfSdkSource(settings, FakePISystem(history).sdk())``.
+Choose it by injection: ``AfSdkSource(settings, FakePISystem(history).sdk())``. It is the fast
+double of the unit tests; the compiled stand-in (tests/doubles/afsdk_standin) is the proof
+through a real CLR.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import enum
 import random
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -33,6 +35,9 @@ import numpy.typing as npt
 from naia.domain.errors import UnknownPointError
 from naia.sources.afsdk import sdk
 from naia.sources.afsdk.decode import EPOCH_TICKS, TICKS_PER_US
+from naia.sources.afsdk.settings import AfSdkSettings
+from naia.sources.afsdk.source import AfSdkSource
+from naia.sources.simulator import SimulatorSettings, SimulatorSource
 
 _T = TypeVar("_T")
 
@@ -138,7 +143,19 @@ class PIException(NetException):
     pass
 
 
-class PIConnectionException(PIException):
+class CommunicationException(NetException):
+    """System.ServiceModel.CommunicationException."""
+
+
+class PIConnectionException(CommunicationException):
+    """As the AF SDK reference has it: a CommunicationException, not a PIException."""
+
+
+class PITimeoutException(PIConnectionException):
+    pass
+
+
+class PIAuthenticationException(PIConnectionException):
     pass
 
 
@@ -521,7 +538,7 @@ class FakePISystem:
             OperationCanceledException=OperationCanceledException,
             NetException=NetException,
             string_list=list,
-            description="fake AF SDK (naia.sources.afsdk.fake)",
+            description="fake AF SDK (tests/doubles/afsdk_fake.py)",
         )
 
     def fault(self, kind: FaultKind, page: int = 0) -> bool:
@@ -638,3 +655,18 @@ def _concat(blocks: Iterable[EventsLike]) -> _Columns:
         parts[0].state_names,
         parts[0].state_codes,
     )
+
+
+MIXED_POINTS = ("SINUSOID", "CDT158", "CDM158", "BA:PHASE.1", "BA:ACTIVE.1", "SIM.7")
+
+
+def afsdk_source(
+    sim: SimulatorSettings,
+    settings: AfSdkSettings | None = None,
+    faults: Sequence[Fault] = (),
+    **fake: Any,
+) -> tuple[AfSdkSource, FakePISystem]:
+    """The wiring the app does with the real loader, here with the fake over the Simulator."""
+    system = FakePISystem(SimulatorSource(sim), faults=faults, **fake)
+    source = AfSdkSource(settings or AfSdkSettings(), system.sdk())
+    return source, system

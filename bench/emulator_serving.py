@@ -1,6 +1,7 @@
 """Serving-rate benchmark: streamset reads of 10 streams × 10,000 values over real HTTP.
 
-``python -m naia.emulator.bench`` starts the emulator (default settings: REALISTIC data) in a
+``python -m bench.emulator_serving`` (from the repository root), or
+``BENCH_ONLY=emulator make bench``, starts the emulator (default settings: REALISTIC data) in a
 subprocess on a free loopback port, reads with httpx, and prints values/s: by wall clock (client
 and server on separate cores) and per second of server CPU (the "one core" figure). "cold" reads a
 new range every round (nothing cached); "warm" repeats one range (pages come from the cache).

@@ -1,0 +1,1 @@
+"""Scripts run by each client's own virtualenv python (they never import naia)."""
