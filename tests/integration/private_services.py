@@ -8,6 +8,7 @@ Redis prefix on them, and runs ``naia ingest`` / ``naia api`` against them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -63,11 +64,24 @@ class PrivateServices:
             except ServicesUpError:
                 if attempt == attempts:
                     raise
+                self.kill_strays(names)
+
+    def kill_strays(self, names: tuple[str, ...] = ()) -> None:
+        """SIGKILL what is left of a failed start: processes running from this data folder
+        that no pid file points to (a start that gave up may leave its JVM behind)."""
+        known = {s.running_pid() for s in self.manager.services.values()}
+        for name in names or tuple(self.manager.services):
+            home = str(self.settings.data_dir / name)
+            for pid in _processes_under(home):
+                if pid not in known:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
 
     def down(self) -> None:
         for name in ("kafka", "questdb", "redis"):
             self.resume(name)
         self.manager.down()
+        self.kill_strays()
 
     def pid(self, name: str) -> int:
         pid = self.manager.services[name].running_pid()
@@ -89,6 +103,22 @@ class PrivateServices:
         pid = self.manager.services[name].running_pid()
         if pid is not None:
             os.kill(pid, signal.SIGCONT)
+
+
+def _processes_under(folder: str) -> list[int]:
+    """Processes (not this one) whose command line or working directory is in ``folder``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            cwd = os.readlink(entry / "cwd")
+        except OSError:
+            continue
+        if folder in cmdline or cwd.startswith(folder):
+            found.append(int(entry.name))
+    return found
 
 
 def _alive(pid: int) -> bool:
@@ -217,8 +247,8 @@ def metric(port: int, name: str, **labels: str) -> float | None:
 
 def private_services(base: Path) -> Iterator[PrivateServices]:
     services = PrivateServices(base)
-    services.up()
     try:
+        services.up()
         yield services
     finally:
         services.down()
