@@ -3,10 +3,12 @@
 Kafka going away is not an error of the inbox's own: librdkafka reconnects by itself. The inbox
 notes the client's errors (``error_cb``); while they last, ``poll`` asks the broker for metadata
 and raises DependencyUnavailableError until it answers, so the worker can back off, report the
-outage, and carry on when Kafka is back. Offsets that could not be committed while Kafka was
-away are committed with the next commit; offsets refused because the consumer lost its group
-generation are dropped (GenerationLostError): the group is joined again and those messages come
-again (the sinks are idempotent).
+outage, and carry on when Kafka is back. Commits are asynchronous (a synchronous one blocks
+while the group rebalances, and the rebalance waits for this consumer's next poll); their
+outcome comes back through ``poll``. Offsets that could not be committed while Kafka was away
+are committed with the next commit; offsets refused because the consumer lost its group
+generation are dropped (logged; GenerationLostError when refused at once): the group is joined
+again and those messages come again (the sinks are idempotent).
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ _GENERATION_LOST = frozenset(
 Offsets = dict[tuple[str, int], int]
 
 
-def _consumer(settings: KafkaSettings, topic: str, on_error: Any) -> Consumer:
+def _consumer(settings: KafkaSettings, topic: str, on_error: Any, on_commit: Any) -> Consumer:
     consumer = Consumer(
         with_logger(
             {
@@ -59,6 +61,7 @@ def _consumer(settings: KafkaSettings, topic: str, on_error: Any) -> Consumer:
                 "session.timeout.ms": settings.session_timeout_ms,
                 "heartbeat.interval.ms": max(500, settings.session_timeout_ms // 5),
                 "error_cb": on_error,
+                "on_commit": on_commit,
             }
         )
     )
@@ -77,8 +80,11 @@ class KafkaInbox:
         self._settings = settings
         self._trouble: str | None = None  # the client's last error, until the broker answers
         self._carried: Offsets = {}  # durable, not committed: Kafka was away
-        self._live = _consumer(settings, settings.datapoints_topic, self._on_error)
-        self._backfill = _consumer(settings, settings.backfill_topic, self._on_error)
+        self._last: Offsets = {}  # the offsets last sent for commit
+        self._live = _consumer(settings, settings.datapoints_topic, self._on_error, self._on_commit)
+        self._backfill = _consumer(
+            settings, settings.backfill_topic, self._on_error, self._on_commit
+        )
         self._dlq = Producer(
             with_logger({
                 "bootstrap.servers": settings.bootstrap_servers, "enable.idempotence": True,
@@ -166,11 +172,28 @@ class KafkaInbox:
                 KAFKA, f"Kafka unavailable ({self._trouble}): offsets kept for the next commit"
             )
         for consumer, partitions in self._by_consumer(merged):
-            try:
-                consumer.commit(offsets=partitions, asynchronous=False)
+            try:  # asynchronous: a synchronous commit blocks while the group rebalances (the
+                # rebalance waits for this consumer's next poll); the outcome comes to
+                # _on_commit from a later poll
+                consumer.commit(offsets=partitions, asynchronous=True)
             except KafkaException as exc:
                 self._commit_failed(exc)
+        self._last = {**self._last, **merged}
         self._carried = {}
+
+    def _on_commit(self, error: KafkaError | None, partitions: list[TopicPartition]) -> None:
+        """The outcome of an asynchronous commit (served by ``consume``)."""
+        if error is None:
+            return
+        if error.code() in _GENERATION_LOST:
+            log.warning("offsets of %d partition(s) refused (%s): their messages come again "
+                        "after the group is joined again", len(partitions), error)  # fmt: skip
+            return
+        for tp in partitions:  # Kafka away: commit them with the next commit
+            if tp.offset >= 0:
+                key = (tp.topic, tp.partition)
+                self._carried[key] = max(self._carried.get(key, 0), tp.offset)
+        self._on_error(error)
 
     def _commit_failed(self, exc: KafkaException) -> None:
         error = exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError) else None
@@ -209,7 +232,14 @@ class KafkaInbox:
         self._dlq.poll(0)
 
     def close(self) -> None:
+        """The last offsets are committed synchronously (when Kafka answers) before leaving."""
         self._dlq.flush(10)
+        if self._trouble is None:
+            for consumer, partitions in self._by_consumer({**self._last, **self._carried}):
+                try:
+                    consumer.commit(offsets=partitions, asynchronous=False)
+                except KafkaException as exc:
+                    log.info("last offsets not committed on close: %s", exc)
         self._live.close()
         self._backfill.close()
 
