@@ -24,13 +24,15 @@ def test_one_line_per_kind_per_interval_then_the_count_held_back() -> None:
     limit = RateLimitFilter(60.0, key=kind, clock=lambda: now[0])
     lines = [REFUSED.format(n=n % 3, b=b, ms=n) for n in range(300)
              for b in ("127.0.0.1:29192/bootstrap", "127.0.0.1:29192/1")]  # fmt: skip
+    lines.append(REFUSED.format(n=1, b="127.0.0.1:29192/1", ms="0").replace(
+        "CONNECT)", "CONNECT, 586 identical error(s) suppressed)"))  # fmt: skip
     passed = [r for r in map(record, lines) if limit.filter(r)]
     assert len(passed) == 1  # every client, broker and duration: one kind
     assert limit.filter(record("FAIL [rdkafka#producer-1] [thrd:x]: x:1/2: other"))
     now[0] = 61.0
     again = record(lines[0])
     assert limit.filter(again)
-    assert "599 more like it in the last 60 s" in again.getMessage()
+    assert "600 more like it in the last 60 s" in again.getMessage()
 
 
 def test_kafka_clients_log_through_the_rate_limited_logger(

@@ -18,13 +18,14 @@ LOG_INTERVAL_S = 60.0
 
 
 _CLIENT = re.compile(r"\[rdkafka#[^\]]*\]|\[thrd:[^\]]*\]")
+_SUPPRESSED = re.compile(r", \d+ identical error\(s\) suppressed")
 _BROKER = re.compile(r"GroupCoordinator(?:: [\w.\-]+:\d+)?|[\w.\-]+:\d+/(?:bootstrap|\d+)")
 
 
 def kind(message: str) -> str:
     """What makes two librdkafka lines the same for the rate limit: the client, thread and
     broker named in them do not count (every client of the process reports one outage)."""
-    return normalised(_BROKER.sub("<broker>", _CLIENT.sub("", message)))
+    return normalised(_BROKER.sub("<broker>", _SUPPRESSED.sub("", _CLIENT.sub("", message))))
 
 
 def client_logger() -> logging.Logger:
