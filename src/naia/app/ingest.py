@@ -11,9 +11,11 @@ from types import FrameType
 from naia.app.latest import RebuildHook
 from naia.app.metrics import IngestMetrics, serve_metrics
 from naia.app.settings import NaiaSettings
+from naia.domain.errors import DependencyUnavailableError, TransientError
 from naia.domain.ports import Sink
 from naia.ingestion import IngestionWorker
 from naia.kernel.backoff import Backoff
+from naia.sinks.questdb.client import ensure_table
 from naia.sinks.questdb.sink import QuestDbSink
 from naia.sinks.redis.sink import RedisLatestSink
 from naia.transports.kafka.inbox import KafkaInbox
@@ -57,19 +59,31 @@ def run_worker(settings: NaiaSettings, metrics_port: int | None = None) -> None:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    log.info(
-        "ingesting %s + %s → QuestDB %s, Redis %s:%d",
-        settings.kafka.datapoints_topic, settings.kafka.backfill_topic,
-        settings.questdb.http_url, settings.redis.host, settings.redis.port,
-    )  # fmt: skip
     try:
-        if worker.call_until_available("kafka", lambda: ensure_topics(settings.kafka, 5.0), stop):
+        topics = worker.call_until_available(
+            "kafka", lambda: ensure_topics(settings.kafka, 5.0), stop
+        )
+        if topics and worker.call_until_available("questdb", lambda: _table(settings), stop):
+            log.info(
+                "ingesting %s + %s → QuestDB %s, Redis %s:%d",
+                settings.kafka.datapoints_topic, settings.kafka.backfill_topic,
+                settings.questdb.http_url, settings.redis.host, settings.redis.port,
+            )  # fmt: skip
             worker.run(stop)
     finally:
         _within(CLOSE_TIMEOUT_S, "the clients", [inbox.close, *(s.close for s in sinks), *closers])
 
 
 CLOSE_TIMEOUT_S = 15.0
+
+
+def _table(settings: NaiaSettings) -> None:
+    """The QuestDB table, made before the first message is taken (DependencyUnavailableError
+    while QuestDB does not answer)."""
+    try:
+        ensure_table(settings.questdb)
+    except TransientError as exc:
+        raise DependencyUnavailableError("questdb", str(exc)) from exc
 
 
 def _within(timeout: float, what: str, closers: list[Callable[[], None]]) -> None:
