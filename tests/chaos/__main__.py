@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.chaos.cluster import Cluster
+from tests.chaos.cluster import PORTS, Cluster
 from tests.chaos.report import write_report
 from tests.chaos.trial import KINDS, Sizing, Trial, TrialResult, plan
 
@@ -43,7 +43,8 @@ def main() -> int:
         [int(n) for n in args.only.split(",") if n.strip()] if args.only else range(args.trials)
     )
     print(f"chaos: seed {seed}; rerun with --seed {seed} (--only N for one trial)", flush=True)
-    print(f"chaos: {len(list(numbers))} trials over {len(KINDS)} kinds; ports 32xxx", flush=True)
+    ports = f"ports {min(PORTS.values())}-{max(PORTS.values())}"
+    print(f"chaos: {len(list(numbers))} trials over {len(KINDS)} kinds; {ports}", flush=True)
     work = args.work or Path(tempfile.mkdtemp(prefix="naia-chaos-"))
     print(f"chaos: data and logs under {work}", flush=True)
     sizing = Sizing()

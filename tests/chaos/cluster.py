@@ -24,15 +24,20 @@ from naia.sinks.questdb.settings import QuestDbSettings
 from naia.transports.kafka.lag import KafkaLagProbe
 from naia.transports.kafka.settings import KafkaSettings
 
+PORT_SHIFT = int(os.environ.get("NAIA_CHAOS_PORT_SHIFT", "0"))
+"""Moves every port below by this much (-3000: 29xxx), for a machine where 32xxx is taken."""
 PORTS = {
-    "kafka": 32092,
-    "kafka_controller": 32093,
-    "questdb_http": 32000,
-    "questdb_pg": 32812,
-    "questdb_ilp_tcp": 32009,
-    "redis": 32379,
-    "api": 32052,
-    "worker_metrics": 32053,
+    name: port + PORT_SHIFT
+    for name, port in {
+        "kafka": 32092,
+        "kafka_controller": 32093,
+        "questdb_http": 32000,
+        "questdb_pg": 32812,
+        "questdb_ilp_tcp": 32009,
+        "redis": 32379,
+        "api": 32052,
+        "worker_metrics": 32053,
+    }.items()
 }
 SERVICES = ("kafka", "questdb", "redis")
 NAIA_PROCESSES = ("api", "worker")

@@ -17,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from naia.api.app import create_app
 from naia.app.logs import JsonFormatter, QuietPolls, uvicorn_log_config
-from naia.app.metrics import BackfillMetrics, IngestMetrics, serve_metrics
+from naia.app.metrics import BackfillMetrics, IngestMetrics, LagCollector, serve_metrics
 from naia.app.settings import load_settings
 from naia.app.wiring import Runtime, build_runtime
 from naia.domain.model import BackfillSpec, ConnectorType, RequestStatus
@@ -248,6 +248,39 @@ def test_a_failing_lag_probe_does_not_fail_the_scrape(caplog: pytest.LogCaptureF
     samples = scrape(metrics)
     assert not any(name == "naia_ingest_consumer_lag" for name, _ in samples)
     assert "broker down" in caplog.text
+
+
+def test_after_a_failed_lag_probe_scrapes_answer_without_asking_kafka() -> None:
+    now = [0.0]
+    calls: list[float] = []
+
+    def probe() -> dict[tuple[str, int], int]:
+        calls.append(now[0])
+        if now[0] < 40:
+            raise RuntimeError("broker down")
+        return {("naia.datapoints", 0): 3}
+
+    collector = LagCollector(probe, hold_off_s=30.0, clock=lambda: now[0])
+    for t in (0.0, 10.0, 29.0):  # one slow failure, then no probe for 30 s
+        now[0] = t
+        assert not next(iter(collector.collect())).samples
+    now[0] = 31.0
+    list(collector.collect())
+    now[0] = 62.0
+    assert [s.value for s in next(iter(collector.collect())).samples] == [3]
+    assert calls == [0.0, 31.0, 62.0]
+
+
+def test_the_worker_reports_each_dependency_up_and_its_retries() -> None:
+    metrics = IngestMetrics()
+    metrics.on_dependency("questdb", False)
+    metrics.on_retry("questdb")
+    metrics.on_retry("questdb")
+    samples = scrape(metrics)
+    assert value(samples, "naia_ingest_dependency_up", dependency="questdb") == 0
+    assert value(samples, "naia_ingest_dependency_up", dependency="kafka") == 1
+    assert value(samples, "naia_ingest_retries_total", dependency="questdb") == 2
+    assert value(samples, "naia_ingest_retries_total", dependency="redis") == 0
 
 
 class FakeTp:

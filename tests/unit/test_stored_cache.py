@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import pytest
+
 from naia.app.stored import CachedCounter
+from naia.domain.errors import TransientError
 from tests.conftest import DAY_END, DAY_START
 
 
@@ -40,3 +43,23 @@ def test_the_cache_stays_bounded() -> None:
     cached(("A",), DAY_START, DAY_END)  # evicted: asked again
     cached(("E",), DAY_START, DAY_END)  # kept
     assert inner.calls == [("A",), ("B",), ("C",), ("D",), ("E",), ("A",)]
+
+
+def test_after_a_failure_every_count_fails_at_once_until_retry_after() -> None:
+    now = [0.0]
+    calls: list[str] = []
+
+    def hanging(points: tuple[str, ...], start: datetime, end: datetime) -> int:
+        calls.append(points[0])
+        if now[0] < 10:
+            raise TransientError("QuestDB at http://127.0.0.1:1 unreachable: ReadTimeout")
+        return 7
+
+    cached = CachedCounter(hanging, retry_after_s=5.0, clock=lambda: now[0])
+    for name in "ABC":  # one slow failure, then the others answer at once with its reason
+        with pytest.raises(TransientError, match="ReadTimeout"):
+            cached((name,), DAY_START, DAY_END)
+    assert calls == ["A"]
+    now[0] = 10.0
+    assert cached(("B",), DAY_START, DAY_END) == 7
+    assert calls == ["A", "B"]

@@ -199,20 +199,22 @@ def with_stored(runtime: Runtime, view: RequestView, body: SummaryT) -> SummaryT
     counter = runtime.stored_counter
     if counter is None:
         return body
+    reason: str | None = None
     try:
         stored: int | None = counter(view.points, view.start, view.end)
-    except NaiaError:
+    except NaiaError as exc:
         stored = None
+        reason = f"stored count unavailable: {exc}"
     if stored is None:
-        return _updated(
-            body, {"storedValues": None, "storedProgress": None, "storedComplete": False}
-        )
+        unknown = {"storedValues": None, "storedProgress": None, "storedComplete": False}
+        return _updated(body, {**unknown, "storedReason": reason})
     published = view.points_processed
     share = min(1.0, stored / published) if published else 0.0
     extra = {
         "storedValues": stored,
         "storedProgress": round(view.progress * share, 2),
         "storedComplete": view.status is RequestStatus.COMPLETED and stored >= published,
+        "storedReason": None,
     }
     return _updated(body, extra)
 

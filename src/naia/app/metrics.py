@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from wsgiref.simple_server import WSGIServer
 
@@ -17,6 +18,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     ProcessCollector,
     generate_latest,
@@ -33,6 +35,8 @@ log = logging.getLogger("naia.metrics")
 
 CHUNK_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0)
 PI_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+DEPENDENCIES = ("kafka", "questdb", "redis")
 
 Requests = Callable[[], list[RequestView]]
 LagProbe = Callable[[], Mapping[tuple[str, int], int]]
@@ -228,6 +232,21 @@ class IngestMetrics:
         self.dead_letters = Counter(
             "naia_ingest_dead_letters", "Undecodable messages sent to the DLQ", registry=r
         )
+        self.dependency_up = Gauge(
+            "naia_ingest_dependency_up",
+            "1 while the worker reaches the dependency (kafka, questdb, redis), 0 during an outage",
+            labelnames=("dependency",),
+            registry=r,
+        )
+        self.retries = Counter(
+            "naia_ingest_retries",
+            "Operations on a dependency that failed and were tried again after a wait",
+            labelnames=("dependency",),
+            registry=r,
+        )
+        for dependency in DEPENDENCIES:
+            self.dependency_up.labels(dependency=dependency).set(1)
+            self.retries.labels(dependency=dependency)
         ProcessCollector(namespace="naia", registry=r)
 
     def watch_lag(self, probe: LagProbe) -> None:
@@ -242,10 +261,42 @@ class IngestMetrics:
     def on_dead_letter(self) -> None:
         self.dead_letters.inc()
 
+    def on_dependency(self, dependency: str, up: bool) -> None:
+        self.dependency_up.labels(dependency=dependency).set(1 if up else 0)
+
+    def on_retry(self, dependency: str) -> None:
+        self.retries.labels(dependency=dependency).inc()
+
 
 class LagCollector:
-    def __init__(self, probe: LagProbe) -> None:
+    """The consumer lag at scrape time. While Kafka is away a scrape must still answer at once
+    (the dependency gauges matter most then): after a failed probe, scrapes go without the lag
+    for ``hold_off_s``; the failure is logged once until a probe succeeds again."""
+
+    def __init__(
+        self,
+        probe: LagProbe,
+        hold_off_s: float = 30.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._probe = probe
+        self._hold_off_s = hold_off_s
+        self._clock = clock
+        self._failed_at: float | None = None
+
+    def _lags(self) -> Mapping[tuple[str, int], int]:
+        failed_at = self._failed_at
+        if failed_at is not None and self._clock() - failed_at < self._hold_off_s:
+            return {}
+        try:
+            lags = self._probe()
+        except Exception as exc:  # a scrape must not fail because Kafka is away
+            if failed_at is None:
+                log.warning("consumer lag unavailable (left out until Kafka answers): %s", exc)
+            self._failed_at = self._clock()
+            return {}
+        self._failed_at = None
+        return lags
 
     def collect(self) -> Iterable[Metric]:
         gauge = GaugeMetricFamily(
@@ -253,11 +304,7 @@ class LagCollector:
             "Messages not yet committed by the ingestion group (high watermark − committed)",
             labels=["topic", "partition"],
         )
-        try:
-            lags = self._probe()
-        except Exception as exc:  # a scrape must not fail because Kafka is away
-            log.warning("consumer lag unavailable: %s", exc)
-            lags = {}
+        lags = self._lags()
         for (topic, partition), lag in sorted(lags.items()):
             gauge.add_metric([topic, str(partition)], lag)
         yield gauge

@@ -94,6 +94,12 @@ class FetcherSettings(_Section):
 class IngestSettings(_Section):
     max_messages: int = Field(default=3, gt=0, description="messages per flush/commit cycle")
     poll_timeout_s: float = Field(default=0.2, gt=0)
+    retry_base_delay_s: float = Field(
+        default=0.5, gt=0, description="first wait after a dependency failed (then doubled)"
+    )
+    retry_max_delay_s: float = Field(
+        default=10.0, gt=0, description="longest wait between two attempts during an outage"
+    )
 
 
 class NaiaSettings(BaseSettings):

@@ -248,6 +248,34 @@ def ingest(
         _die(str(exc), 1)
 
 
+latest_app = typer.Typer(
+    help="Redis's latest value of each point (naia:latest:<point>)", no_args_is_help=True
+)
+
+
+@latest_app.command("rebuild")
+def latest_rebuild(config: ConfigOpt = None) -> None:
+    """Write each point's newest row in QuestDB to Redis (a newer value already there stays).
+
+    The worker does this by itself when it finds Redis empty; this is the same, on demand.
+    """
+    from naia.app.latest import rebuild_latest
+    from naia.sinks.redis.sink import RedisLatestSink
+
+    settings = _settings(config, log_level="WARNING")
+    sink = RedisLatestSink(settings.redis)
+    try:
+        points, written = rebuild_latest(settings.questdb, sink)
+        sink.set_marker()
+    except NaiaError as exc:
+        _die(str(exc), 1)
+    finally:
+        sink.close()
+    console.print(
+        f"{points} point(s) in QuestDB {settings.questdb.table}: {written} Redis key(s) written"
+    )
+
+
 @app.command()
 def sql(
     query: Annotated[str, typer.Argument(help="SQL to run against the embedded store")],
@@ -299,6 +327,7 @@ def _mount_subcommands() -> None:
 
     app.add_typer(services_app, name="services", help="Start/stop Kafka, QuestDB and Redis")
     app.add_typer(emulator_app, name="emulator", help="Serve the Simulator as a PI Web API")
+    app.add_typer(latest_app, name="latest", help="Rebuild Redis's latest values from QuestDB")
 
 
 _mount_subcommands()

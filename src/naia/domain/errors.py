@@ -8,7 +8,9 @@
      ├── ConnectorUnavailableError  connector type not installed here (HTTP 400)
      ├── TransientError          marker: worth retrying (timeouts, 429/503, dropped connections;
      │    │                      HTTP 503 with Retry-After when a request meets one)
-     │    └── SourceTransientError
+     │    ├── SourceTransientError
+     │    ├── DependencyUnavailableError  Kafka, QuestDB or Redis cannot be reached (names which)
+     │    └── GenerationLostError  offsets not committed: the consumer left its group generation
      └── TerminalError           marker: retrying will not help; report and go on
           ├── UnknownPointError  names the points the source does not know
           ├── SourceError        a source answered with something we cannot use
@@ -56,6 +58,20 @@ class ConnectorUnavailableError(NaiaError):
 
 class TransientError(NaiaError):
     """Marker: the same operation may succeed if retried later."""
+
+
+class DependencyUnavailableError(TransientError):
+    """A service NAIA depends on (``dependency``: kafka, questdb, redis) did not answer."""
+
+    def __init__(self, dependency: str, message: str) -> None:
+        super().__init__(message)
+        self.dependency = dependency
+
+
+class GenerationLostError(TransientError):
+    """Offsets were refused because the consumer is no longer a member of its group's current
+    generation (a broker restart, a rebalance, a long pause): the group is joined again and the
+    uncommitted messages are delivered again."""
 
 
 class TerminalError(NaiaError):

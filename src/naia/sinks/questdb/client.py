@@ -32,13 +32,14 @@ DDL = """CREATE TABLE IF NOT EXISTS {table} (
 DEDUP UPSERT KEYS(ts, source_address, seq)"""
 
 
-def execute(settings: QuestDbSettings, sql: str) -> dict[str, Any]:
-    """Run SQL through QuestDB's HTTP /exec; raise TransientError when unreachable."""
+def execute(settings: QuestDbSettings, sql: str, timeout: float | None = None) -> dict[str, Any]:
+    """Run SQL through QuestDB's HTTP /exec (within ``timeout``, default the settings'
+    ``request_timeout_s``); raise TransientError when unreachable or too slow."""
     auth = None
     if settings.username and settings.password:
         auth = (settings.username, settings.password.get_secret_value())
     try:
-        response = _client(settings.request_timeout_s).get(
+        response = _client(timeout or settings.request_timeout_s).get(
             f"{settings.http_url}/exec", params={"query": sql}, auth=auth
         )
     except httpx.HTTPError as exc:
@@ -66,13 +67,14 @@ def _quote(text: str) -> str:
 def stored_count(
     settings: QuestDbSettings, points: tuple[str, ...], start: datetime, end: datetime
 ) -> int:
-    """Rows visible in QuestDB for these points in [start, end)."""
+    """Rows visible in QuestDB for these points in [start, end), asked within
+    ``stored_count_timeout_s``."""
     names = ", ".join(_quote(p) for p in points)
     sql = (
         f"SELECT count() FROM {settings.table} WHERE source_address IN ({names}) "
         f"AND ts >= {_quote(format_timestamp(start))} AND ts < {_quote(format_timestamp(end))}"
     )
-    return int(execute(settings, sql)["dataset"][0][0])
+    return int(execute(settings, sql, settings.stored_count_timeout_s)["dataset"][0][0])
 
 
 def stored_counts(
@@ -91,3 +93,21 @@ def stored_counts(
     )
     rows = execute(settings, sql)["dataset"]
     return StoredCounts({(str(p), int(w)): int(n) for p, w, n in rows}, {})
+
+
+LatestRow = tuple[str, int, int, float | None, str | None, bool]
+
+
+def latest_rows(settings: QuestDbSettings) -> list[LatestRow]:
+    """The newest (ts, seq) row of every point: (point, ts in µs, seq, value, state, good)."""
+    sql = (
+        f"SELECT source_address, cast(ts AS long), seq, value, state, good FROM {settings.table} "
+        "LATEST ON ts PARTITION BY source_address, seq"
+    )
+    newest: dict[str, LatestRow] = {}
+    for point, ts_us, seq, value, state, good in execute(settings, sql)["dataset"]:
+        row: LatestRow = (str(point), int(ts_us), int(seq), value, state, bool(good))
+        current = newest.get(row[0])
+        if current is None or (row[1], row[2]) > (current[1], current[2]):
+            newest[row[0]] = row
+    return list(newest.values())

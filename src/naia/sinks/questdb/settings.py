@@ -30,13 +30,29 @@ class QuestDbSettings(BaseModel):
         "over the connections",
     )
     request_timeout_s: float = Field(default=30.0, gt=0)
+    stored_count_timeout_s: float = Field(
+        default=2.0,
+        gt=0,
+        description="how long a status view waits for the stored count before it answers "
+        "without it (storedValues: null, storedReason)",
+    )
+    ilp_protocol_version: int = Field(
+        default=3,
+        ge=1,
+        le=3,
+        description="ILP protocol version (what QuestDB 9.3 negotiates); given rather than "
+        "detected, so that the writer can be made while QuestDB is down",
+    )
 
     @property
     def http_url(self) -> str:
         return f"http://{self.host}:{self.http_port}"
 
     def ilp_conf(self) -> str:
-        conf = f"http::addr={self.host}:{self.http_port};auto_flush=off;retry_timeout=20000;"
+        conf = (
+            f"http::addr={self.host}:{self.http_port};auto_flush=off;retry_timeout=20000;"
+            f"protocol_version={self.ilp_protocol_version};"
+        )
         if self.username and self.password:
             conf += f"username={self.username};password={self.password.get_secret_value()};"
         return conf

@@ -6,6 +6,7 @@ re-delivered messages and re-run ranges leave one row per event.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 from collections.abc import Callable
@@ -20,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from questdb import QuestDBError, Sender
 
-from naia.domain.errors import TransientError
+from naia.domain.errors import DependencyUnavailableError, TransientError
 from naia.domain.schema import time_sorted, unify
 from naia.sinks.questdb.client import ensure_table
 from naia.sinks.questdb.settings import QuestDbSettings
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
     from questdb._client import Buffer  # the package does not re-export it
 
 log = logging.getLogger("naia.questdb")
+
+QUESTDB = "questdb"
 
 
 def _nothing() -> None:
@@ -104,12 +107,18 @@ class QuestDbSink:
     ILP buffers of at most ``rows_per_request`` rows — at least one per connection for a big
     cycle; the returned step sends them, one HTTP request (one QuestDB transaction) each, over
     ``connections`` connections at once: QuestDB parses each connection's rows on its own
-    thread, one connection alone leaves it one core."""
+    thread, one connection alone leaves it one core.
+
+    QuestDB need not be up when the sink is made: the table is created by the first durable
+    step, and a step that fails (QuestDB away: DependencyUnavailableError) can be called again —
+    the requests that went through are not sent twice (a flushed buffer is emptied, a failed one
+    kept), and the connections are made anew."""
 
     def __init__(self, settings: QuestDbSettings) -> None:
         self._settings = settings
-        ensure_table(settings)
+        self._table_ready = False
         self._senders = [self._connect() for _ in range(settings.connections)]
+        self._broken = False
         self._pool = ThreadPoolExecutor(settings.connections, thread_name_prefix="naia-questdb")
         self._pending: list[pa.RecordBatch] = []
         self._bytes_per_row = 80.0
@@ -159,19 +168,39 @@ class QuestDbSink:
             self._bytes_per_row = len(buffer) / batch.num_rows
         return buffer
 
+    def _ready(self) -> None:
+        """The table exists and the connections are fresh (after a failure)."""
+        if not self._table_ready:
+            try:
+                ensure_table(self._settings)
+            except TransientError as exc:
+                raise DependencyUnavailableError(QUESTDB, str(exc)) from exc
+            self._table_ready = True
+        if self._broken:
+            for sender in self._senders:
+                with contextlib.suppress(QuestDBError):
+                    sender.close()
+            self._senders = [self._connect() for _ in self._senders]
+            self._broken = False
+
     def _send_all(self, buffers: list[Buffer]) -> None:
         """Waves of one request per connection; a wave is waited for whole (a connection is
-        never used by two requests at once), and its first failure raised after."""
+        never used by two requests at once), and its first failure raised after. Called again
+        after a failure, it sends only what did not go through (flushed buffers are empty)."""
+        self._ready()
         width = len(self._senders)
-        while buffers:
-            wave, buffers = buffers[:width], buffers[width:]
+        pending = [b for b in buffers if len(b)]
+        while pending:
+            wave, pending = pending[:width], pending[width:]
             sent = [
                 self._pool.submit(_flush, s, b) for s, b in zip(self._senders, wave, strict=False)
             ]
             del wave
             futures.wait(sent)
-            for future in sent:
-                future.result()
+            failed = [f.exception() for f in sent if f.exception() is not None]
+            if failed:
+                self._broken = True
+                raise failed[0]  # type: ignore[misc]
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
@@ -183,4 +212,4 @@ def _flush(sender: Sender, buffer: Buffer) -> None:
     try:
         sender.flush(buffer)
     except QuestDBError as exc:
-        raise TransientError(f"QuestDB flush failed: {exc}") from exc
+        raise DependencyUnavailableError(QUESTDB, f"QuestDB flush failed: {exc}") from exc

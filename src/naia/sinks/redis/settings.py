@@ -13,3 +13,6 @@ class RedisSettings(BaseModel):
     db: int = 0
     password: SecretStr | None = None
     key_prefix: str = "naia:latest:"
+    timeout_s: float = Field(
+        default=5.0, gt=0, description="connect and per-call timeout: a hung Redis is an outage"
+    )

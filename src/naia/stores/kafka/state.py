@@ -24,6 +24,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Producer, Topi
 from naia.domain.errors import TransientError
 from naia.domain.model import ChunkCheckpoint, RequestRecord
 from naia.domain.records import record_from_json, record_to_json
+from naia.transports.kafka.logs import with_logger
 from naia.transports.kafka.settings import KafkaSettings
 
 log = logging.getLogger("naia.kafka.state")
@@ -39,13 +40,15 @@ class CheckpointJson(msgspec.Struct, array_like=True, frozen=True):
 def read_topic(settings: KafkaSettings, topic: str, timeout: float = 30.0) -> dict[bytes, bytes]:
     """Every committed record of a single-partition topic, latest value per key."""
     consumer = Consumer(
-        {
-            "bootstrap.servers": settings.bootstrap_servers,
-            "group.id": f"naia-state-reader-{uuid.uuid4()}",
-            "enable.auto.commit": False,
-            "isolation.level": "read_committed",
-            "auto.offset.reset": "earliest",
-        }
+        with_logger(
+            {
+                "bootstrap.servers": settings.bootstrap_servers,
+                "group.id": f"naia-state-reader-{uuid.uuid4()}",
+                "enable.auto.commit": False,
+                "isolation.level": "read_committed",
+                "auto.offset.reset": "earliest",
+            }
+        )
     )
     try:
         return _read_to_end(consumer, topic, timeout)
@@ -88,11 +91,13 @@ class KafkaStateStore:
         self._settings = settings
         self._timeout = settings.state_timeout_s
         self._producer = Producer(
-            {
-                "bootstrap.servers": settings.bootstrap_servers,
-                "enable.idempotence": True,
-                "message.timeout.ms": max(1000, int(self._timeout * 1000)),
-            }
+            with_logger(
+                {
+                    "bootstrap.servers": settings.bootstrap_servers,
+                    "enable.idempotence": True,
+                    "message.timeout.ms": max(1000, int(self._timeout * 1000)),
+                }
+            )
         )
         self._checkpoints: dict[str, list[ChunkCheckpoint]] | None = None
         self._abandoned: set[str] = set()

@@ -20,6 +20,7 @@ from naia.domain.model import Chunk, ChunkWritten
 from naia.domain.schema import time_sorted
 from naia.stores.kafka.state import CheckpointJson
 from naia.transports.kafka.codec import batch_headers, encode_batch
+from naia.transports.kafka.logs import with_logger
 from naia.transports.kafka.settings import KafkaSettings
 
 log = logging.getLogger("naia.kafka")
@@ -29,15 +30,17 @@ class KafkaChunkWriter:
     def __init__(self, settings: KafkaSettings, producer: Producer | None = None) -> None:
         self._settings = settings
         self._producer = producer or Producer(
-            {
-                "bootstrap.servers": settings.bootstrap_servers,
-                "transactional.id": settings.transactional_id,
-                "enable.idempotence": True,
-                "transaction.timeout.ms": settings.transaction_timeout_ms,
-                "message.max.bytes": settings.max_message_bytes + 100_000,
-                "linger.ms": 5,
-                "compression.type": "none",  # Arrow IPC is zstd-compressed already
-            }
+            with_logger(
+                {
+                    "bootstrap.servers": settings.bootstrap_servers,
+                    "transactional.id": settings.transactional_id,
+                    "enable.idempotence": True,
+                    "transaction.timeout.ms": settings.transaction_timeout_ms,
+                    "message.max.bytes": settings.max_message_bytes + 100_000,
+                    "linger.ms": 5,
+                    "compression.type": "none",  # Arrow IPC is zstd-compressed already
+                }
+            )
         )
         try:
             self._producer.init_transactions(30)

@@ -6,6 +6,7 @@ import threading
 
 from confluent_kafka import Consumer, TopicPartition
 
+from naia.transports.kafka.logs import with_logger
 from naia.transports.kafka.settings import KafkaSettings
 
 
@@ -16,21 +17,24 @@ class KafkaLagProbe:
     With transactional producers the last commit marker counts as one message of lag at rest.
     """
 
-    def __init__(self, settings: KafkaSettings, timeout: float = 5.0) -> None:
+    def __init__(self, settings: KafkaSettings, timeout: float = 2.0) -> None:
         self._topics = (settings.datapoints_topic, settings.backfill_topic)
         self._timeout = timeout
         self._consumer = Consumer(
-            {
-                "bootstrap.servers": settings.bootstrap_servers,
-                "group.id": settings.consumer_group,
-                "enable.auto.commit": False,
-                "isolation.level": "read_committed",
-            }
+            with_logger(
+                {
+                    "bootstrap.servers": settings.bootstrap_servers,
+                    "group.id": settings.consumer_group,
+                    "enable.auto.commit": False,
+                    "isolation.level": "read_committed",
+                }
+            )
         )
         self._lock = threading.Lock()
 
     def __call__(self) -> dict[tuple[str, int], int]:
         with self._lock:
+            self._consumer.poll(0)  # serves the client's queued log lines
             committed = self._consumer.committed(self._partitions(), timeout=self._timeout)
             return {(tp.topic, tp.partition): self._lag(tp) for tp in committed}
 

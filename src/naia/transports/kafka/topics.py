@@ -7,7 +7,8 @@ import logging
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
-from naia.domain.errors import TransientError
+from naia.domain.errors import DependencyUnavailableError
+from naia.transports.kafka.logs import with_logger
 from naia.transports.kafka.settings import KafkaSettings
 
 log = logging.getLogger("naia.kafka")
@@ -29,11 +30,13 @@ def topic_specs(settings: KafkaSettings) -> list[NewTopic]:
 
 def ensure_topics(settings: KafkaSettings, timeout: float = 30.0) -> list[str]:
     """Create missing topics; return the names created."""
-    admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers})
+    admin = AdminClient(with_logger({"bootstrap.servers": settings.bootstrap_servers}))
     try:
         existing = set(admin.list_topics(timeout=timeout).topics)
     except KafkaException as exc:
-        raise TransientError(f"Kafka at {settings.bootstrap_servers} unreachable: {exc}") from exc
+        raise DependencyUnavailableError(
+            "kafka", f"Kafka at {settings.bootstrap_servers} unreachable: {exc}"
+        ) from exc
     missing = [t for t in topic_specs(settings) if t.topic not in existing]
     if not missing:
         return []
@@ -42,6 +45,8 @@ def ensure_topics(settings: KafkaSettings, timeout: float = 30.0) -> list[str]:
             future.result(timeout)
         except KafkaException as exc:
             if "TOPIC_ALREADY_EXISTS" not in str(exc):
-                raise
+                raise DependencyUnavailableError(
+                    "kafka", f"topic {name} not created: {exc}"
+                ) from exc
         log.info("created topic %s", name)
     return [t.topic for t in missing]
