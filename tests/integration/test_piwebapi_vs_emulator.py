@@ -10,25 +10,22 @@ from __future__ import annotations
 
 import gc
 import logging
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
 
 import httpx
 import numpy as np
 import pytest
-import uvicorn
 
 from naia.domain.errors import UnknownPointError
 from naia.domain.timeparse import to_us
-from naia.emulator.app import create_app
 from naia.emulator.settings import AuthMode, EmulatorSettings, FaultSettings
 from naia.sources.piwebapi import PiWebApiSettings, PiWebApiSource, RetrySettings
 from naia.sources.simulator import PointOptions, SimulatorSettings, SimulatorSource
 from naia.sources.simulator.settings import REALISTIC
 from tests.conftest import DAY_END, DAY_START
 from tests.contract.source_contract import assert_same_as_simulator
-from tests.helpers import wait_for
+from tests.doubles.emulator_server import ThreadedEmulator
 
 SERVER = "NAIA-PI"
 PAGE = 200
@@ -43,30 +40,8 @@ SIM = SimulatorSettings(defaults=REALISTIC, points={"CDT158": DENSE, "BA:PHASE.1
 POINTS = ("SINUSOID", "CDT158", "CDM158", "BA:PHASE.1", "BA:ACTIVE.1", "SIM.3")
 
 
-class Emulator:
-    """uvicorn serving the emulator app on a free port, in a daemon thread."""
-
-    def __init__(self, settings: EmulatorSettings) -> None:
-        config = uvicorn.Config(
-            create_app(settings), host="127.0.0.1", port=0, log_level="warning", lifespan="on"
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> str:
-        self.thread.start()
-        wait_for(lambda: self.server.started or not self.thread.is_alive(), 20, "the emulator")
-        assert self.server.started, "the emulator's thread ended before it started"
-        port = self.server.servers[0].sockets[0].getsockname()[1]
-        return f"http://127.0.0.1:{port}/piwebapi"
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=20)
-
-
-def emulator(**kw: object) -> Emulator:
-    return Emulator(EmulatorSettings(server_name=SERVER, simulator=SIM, **kw))  # type: ignore[arg-type]
+def emulator(**kw: object) -> ThreadedEmulator:
+    return ThreadedEmulator(EmulatorSettings(server_name=SERVER, simulator=SIM, **kw))  # type: ignore[arg-type]
 
 
 def connector(url: str, **kw: object) -> PiWebApiSource:
