@@ -9,11 +9,18 @@ from datetime import timedelta
 import pytest
 
 from naia.domain.errors import TransientError
-from naia.domain.model import BackfillSpec, ConnectorType, RequestRecord, RequestStatus
+from naia.domain.model import (
+    BackfillSpec,
+    ChunkCheckpoint,
+    ConnectorType,
+    RequestRecord,
+    RequestStatus,
+)
 from naia.orchestrator import Orchestrator, OrchestratorConfig, RetryPolicy
 from tests.conftest import DAY_END, DAY_START, SEED_POINTS
 from tests.doubles.memory_store import MemoryStore
 from tests.doubles.sources import Provider
+from tests.helpers import wait_for
 
 SPEC = BackfillSpec(ConnectorType.SIMULATOR, SEED_POINTS, DAY_START, DAY_END, timedelta(hours=1))
 
@@ -118,3 +125,35 @@ def test_the_worker_waits_for_the_store_instead_of_losing_its_state() -> None:
     assert orch.get(request_id).status is RequestStatus.COMPLETED
     [stored] = store.load_requests()
     assert stored.status is RequestStatus.COMPLETED and stored.started_at is not None
+
+
+class NotReadyStore(MemoryStore):
+    """Its first reads fail as a Kafka topic without a leader yet does (NOT_LEADER_FOR_PARTITION
+    right after the topics were created, or a broker restarting)."""
+
+    def __init__(self, failures: int) -> None:
+        super().__init__()
+        self.failures = failures
+
+    def checkpoints(self, request_id: str) -> list[ChunkCheckpoint]:
+        if self.failures:
+            self.failures -= 1
+            raise TransientError("cannot read checkpoints: Not leader for partition")
+        return super().checkpoints(request_id)
+
+
+def test_start_waits_for_a_store_not_ready_and_recovers_each_request_once() -> None:
+    store = NotReadyStore(failures=0)
+    first = Orchestrator(Provider(), store, store)
+    request_id = first.submit(SPEC).request_id  # stored Queued, never run
+    store.failures = 2
+    fast = OrchestratorConfig(retry=RetryPolicy(base_delay_s=0.01, max_delay_s=0.02))
+    again = Orchestrator(Provider(), store, store, fast)
+    again.start()  # on main: TransientError out of start(), the API's startup fails
+    try:
+        wait_for(lambda: again.get(request_id).status is RequestStatus.COMPLETED, 30, "the run")
+        assert store.failures == 0
+        assert len(again.requests()) == 1
+        assert len(store.checkpoints(request_id)) == again.get(request_id).total_chunks == 24
+    finally:
+        again.stop()

@@ -135,8 +135,9 @@ class Orchestrator:
         resumed = []
         records = self._state.load_requests()
         running_first = sorted(records, key=lambda r: r.status is not RequestStatus.RUNNING)
-        for record in running_first:
-            entry = self._load_entry(record)
+        stored = [(r, self._state.checkpoints(r.request_id)) for r in running_first]
+        for record, checkpoints in stored:  # all read first: a failed read changed nothing
+            entry = self._load_entry(record, checkpoints)
             if record.status.is_active and record.cancel_requested:
                 # acknowledged before the crash: a cancel is final even if a chunk was in flight
                 self._finish(entry, RequestStatus.CANCELLED, "cancelled by the user")
@@ -146,11 +147,11 @@ class Orchestrator:
                 resumed.append(record.request_id)
         return resumed
 
-    def _load_entry(self, record: RequestRecord) -> LiveRequest:
+    def _load_entry(self, record: RequestRecord, checkpoints: list[ChunkCheckpoint]) -> LiveRequest:
         plan = make_plan(record.request_id, record.spec, self._config.limits)
         done = {
             c.unit_index: c
-            for c in self._state.checkpoints(record.request_id)
+            for c in checkpoints
             if c.unit_index not in record.repair_units  # a repair not finished: run it again
         }
         entry = LiveRequest(record=record, plan=plan, done=done)
@@ -159,9 +160,14 @@ class Orchestrator:
         return entry
 
     def start(self) -> None:
-        """Recover, then work the queue in a background thread."""
-        self.recover()
+        """Recover, then work the queue in a background thread. A store that is not ready yet
+        (Kafka restarting, a partition without a leader) is waited for: retried with backoff,
+        one warning, as long as the process is not stopping."""
+        self._until_stored(self._load_stored, "load the stored requests")
         self.start_worker()
+
+    def _load_stored(self) -> None:
+        self.recover()
 
     def start_worker(self) -> None:
         """Work the queue in a background thread (without recovering first)."""
@@ -309,24 +315,25 @@ class Orchestrator:
     ) -> None:
         """The worker's saves: a store that is away (Kafka restarting) is waited for, with
         backoff and one warning per outage, as long as the process is not stopping."""
+        self._until_stored(
+            lambda: self._persist(entry, change), f"store the record of {entry.record.request_id}"
+        )
+
+    def _until_stored(self, action: Callable[[], object], what: str) -> None:
         failures = 0
         while True:
             try:
-                self._persist(entry, change)
+                action()
             except TransientError as exc:
                 failures += 1
                 if self._stopping.is_set():
                     raise
                 if failures == 1:
-                    log.warning(
-                        "cannot store the record of %s (%s); retrying until the store answers",
-                        entry.record.request_id, exc,
-                    )  # fmt: skip
+                    log.warning("cannot %s (%s); retrying until the store answers", what, exc)
                 self._stopping.wait(self._config.retry.backoff.delay(failures, self._rng))
                 continue
             if failures:
-                log.info("record of %s stored after %d failed attempt(s)",
-                         entry.record.request_id, failures)  # fmt: skip
+                log.info("%s: done after %d failed attempt(s)", what, failures)
             return
 
     # Queries ----------------------------------------------------------------------------------
