@@ -8,7 +8,7 @@ Options left out fall back to ``NAIA_EMULATOR__*`` environment variables, then t
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 import typer
 from pydantic import SecretStr
@@ -75,7 +75,7 @@ def emulator_command(
         slow_seconds=slow_seconds,
         retry_after_seconds=retry_after,
     )
-    given: dict[str, Any] = {
+    given: dict[str, object] = {
         "server_name": server_name,
         "max_returned_items_per_call": max_returned_items,
         "streamset_limit": streamset_limit,

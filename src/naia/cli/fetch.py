@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -30,7 +30,7 @@ def fetch(
     """Run a fetcher: read work units from Kafka, read PI, publish exactly once."""
     from naia.app.fleet import run_fetcher
 
-    overrides: dict[str, Any] = {"mode": "distributed"}
+    overrides: dict[str, object] = {"mode": "distributed"}
     if instance_id:
         overrides["fetcher"] = {"instance_id": instance_id}
     try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -38,8 +38,8 @@ ConfigOpt = Annotated[Path | None, typer.Option("--config", help="TOML settings 
 DbOpt = Annotated[Path | None, typer.Option("--db", help="DuckDB file of the embedded store")]
 
 
-def _settings(config: Path | None, db: Path | None = None, **extra: Any) -> NaiaSettings:
-    overrides: dict[str, Any] = dict(extra)
+def _settings(config: Path | None, db: Path | None = None, **extra: object) -> NaiaSettings:
+    overrides: dict[str, object] = dict(extra)
     if db is not None:
         overrides["store"] = {"path": db}
     try:

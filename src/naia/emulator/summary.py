@@ -21,9 +21,8 @@ with PI Web API's documented semantics for the parameters NAIA's verification tu
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -98,7 +97,7 @@ def streamset_summary(emu: Emulator, call: Call) -> Reply:
         if isinstance(point, ApiError):  # an unknown WebId fails its own item only
             items.append(failed_stream(web_id, point))
             continue
-        item: dict[str, Any] = dict(stream_head(emu, call.base, point, kind))
+        item: dict[str, object] = dict(stream_head(emu, call.base, point, kind))
         if index == failed:
             server = emu.catalog.server_name
             message = f"PI Data Archive '{server}' did not answer (emulated fault)."
@@ -109,7 +108,7 @@ def streamset_summary(emu: Emulator, call: Call) -> Reply:
     return Reply(200, (json_bytes(_select({"Links": {}, "Items": items}, call.query)),))
 
 
-def _select(body: dict[str, Any], query: Query) -> Any:
+def _select(body: Mapping[str, object], query: Query) -> object:
     return Selection.parse(query.get("selectedFields")).apply(body)
 
 
@@ -179,7 +178,7 @@ def _intervals(start: int, end: int, step: int | None) -> list[tuple[int, int]]:
 
 
 # Values ---------------------------------------------------------------------------------------
-def _summaries(emu: Emulator, point: EmulatedPoint, plan: Plan) -> list[dict[str, Any]]:
+def _summaries(emu: Emulator, point: EmulatedPoint, plan: Plan) -> list[dict[str, object]]:
     digital = effective_definition(emu.settings.simulator, point.definition).is_digital
     refused = [t for t in plan.types if digital and t.lower() not in _NON_NUMERIC]
     if refused:
@@ -187,7 +186,7 @@ def _summaries(emu: Emulator, point: EmulatedPoint, plan: Plan) -> list[dict[str
                             f"stream '{point.name}'.")  # fmt: skip
     events = _events(emu, point.data_name, plan.lo_us, plan.hi_us)
     ts = events.ts_us
-    out: list[dict[str, Any]] = []
+    out: list[dict[str, object]] = []
     for lo, hi in plan.intervals:
         first = int(np.searchsorted(ts, lo, side="left" if plan.include_lo else "right"))
         stop = int(np.searchsorted(ts, hi, side="right" if plan.include_hi else "left"))
@@ -207,7 +206,9 @@ def _events(emu: Emulator, data_name: str, lo: int, hi: int) -> Events:
     return empty_events() if found is None else found
 
 
-def _one(kind: str, values: np.ndarray, stamps: np.ndarray, total: int, lo: int) -> tuple[Any, int]:
+def _one(
+    kind: str, values: np.ndarray, stamps: np.ndarray, total: int, lo: int
+) -> tuple[object, int]:
     n = int(values.size)
     if kind == "Count":
         return n, lo
@@ -231,7 +232,7 @@ def _one(kind: str, values: np.ndarray, stamps: np.ndarray, total: int, lo: int)
     return results[kind](), lo
 
 
-def _timed(value: Any, at: int, units: str) -> dict[str, Any]:
+def _timed(value: object, at: int, units: str) -> dict[str, object]:
     good = not isinstance(value, dict)
     return {
         "Timestamp": format_us(at), "Value": value, "UnitsAbbreviation": units if good else "",

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable
 from concurrent import futures
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -42,7 +42,7 @@ _NULLABLE_INT16 = {pa.int16(): pd.Int16Dtype()}
 _RARE_FLAGS = ["questionable", "substituted", "annotated"]
 
 
-def frames(batch: pa.RecordBatch) -> list[Any]:
+def frames(batch: pa.RecordBatch) -> list[pd.DataFrame]:
     """pandas frames for the client. QuestDB stores a BOOLEAN left out of a row as false and a
     SHORT as 0 — the very values almost every row holds — so rows with none of the rare flags
     set go without those columns, and ``seq`` is left out where it is 0: a row is ~40 % shorter
@@ -57,7 +57,7 @@ def frames(batch: pa.RecordBatch) -> list[Any]:
     return [to_frame(plain), to_frame(batch.filter(flagged))]
 
 
-def to_frame(batch: pa.RecordBatch) -> Any:
+def to_frame(batch: pa.RecordBatch) -> pd.DataFrame:
     """A pandas frame: symbol columns categorical (no per-row strings), ``seq`` nullable with
     0 as NA (left out of the row)."""
     seq_index = batch.schema.get_field_index("seq")

@@ -14,7 +14,7 @@ again and those messages come again (the sinks are idempotent).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -44,7 +44,12 @@ _GENERATION_LOST = frozenset(
 Offsets = dict[tuple[str, int], int]
 
 
-def _consumer(settings: KafkaSettings, topic: str, on_error: Any, on_commit: Any) -> Consumer:
+def _consumer(
+    settings: KafkaSettings,
+    topic: str,
+    on_error: Callable[..., None],
+    on_commit: Callable[..., None],
+) -> Consumer:
     consumer = Consumer(
         with_logger(
             {
