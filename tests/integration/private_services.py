@@ -54,28 +54,11 @@ class PrivateServices:
         return f"127.0.0.1:{self.settings.kafka_port}"
 
     def up(self, *names: str, attempts: int = 3) -> None:
-        """Start these services (all by default). A Kafka killed with -9 and started at once
-        may refuse to start ("Another broker is registered with that broker id") until its
-        old registration expires: such a start is tried again."""
-        for attempt in range(1, attempts + 1):
-            try:
-                self.manager.up(list(names) or None)
-                return
-            except ServicesUpError:
-                if attempt == attempts:
-                    raise
-                self.kill_strays(names)
+        """Start these services (all by default), tried again as ``up_with_retries`` says."""
+        up_with_retries(self.manager, self.settings.data_dir, names, attempts)
 
     def kill_strays(self, names: tuple[str, ...] = ()) -> None:
-        """SIGKILL what is left of a failed start: processes running from this data folder
-        that no pid file points to (a start that gave up may leave its JVM behind)."""
-        known = {s.running_pid() for s in self.manager.services.values()}
-        for name in names or tuple(self.manager.services):
-            home = str(self.settings.data_dir / name)
-            for pid in _processes_under(home):
-                if pid not in known:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(pid, signal.SIGKILL)
+        kill_strays(self.manager, self.settings.data_dir, names)
 
     def down(self) -> None:
         for name in ("kafka", "questdb", "redis"):
@@ -103,6 +86,33 @@ class PrivateServices:
         pid = self.manager.services[name].running_pid()
         if pid is not None:
             os.kill(pid, signal.SIGCONT)
+
+
+def up_with_retries(
+    manager: ServiceManager, data_dir: Path, names: tuple[str, ...], attempts: int = 3
+) -> None:
+    """Start these services as a supervisor would: a Kafka killed with -9 and started at once may
+    refuse ("Another broker is registered with that broker id"): kill what the failed start
+    left behind and try again."""
+    for attempt in range(1, attempts + 1):
+        try:
+            manager.up(list(names) or None)
+            return
+        except ServicesUpError:
+            if attempt == attempts:
+                raise
+            kill_strays(manager, data_dir, names)
+
+
+def kill_strays(manager: ServiceManager, data_dir: Path, names: tuple[str, ...] = ()) -> None:
+    """SIGKILL what is left of a failed start: processes running from this data folder
+    that no pid file points to (a start that gave up may leave its JVM behind)."""
+    known = {s.running_pid() for s in manager.services.values()}
+    for name in names or tuple(manager.services):
+        for pid in _processes_under(str(data_dir / name)):
+            if pid not in known:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
 
 
 def _processes_under(folder: str) -> list[int]:
