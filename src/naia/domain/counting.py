@@ -8,6 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from naia.domain.fingerprint import P0, P1, Tally, row_terms, tally_of
 from naia.domain.model import WindowGrid
 from naia.domain.timeparse import to_us
 
@@ -46,3 +47,45 @@ def _positions(names: pa.Array, position: dict[str, int]) -> np.ndarray:
         return np.asarray(lookup[names.indices.to_numpy(zero_copy_only=False)], dtype=np.int64)
     plain = pc.cast(names, pa.string()).to_pylist()
     return np.array([position.get(str(p), -1) for p in plain], dtype=np.int64)
+
+
+def tally_rows(
+    batches: Iterable[pa.RecordBatch], points: Sequence[str], grid: WindowGrid
+) -> dict[tuple[str, int], Tally]:
+    """(point, window index) → Tally (count and key fingerprint, ``naia.domain.fingerprint``),
+    one batch at a time; rows outside the grid or of other points are left out."""
+    edges = window_edges(grid)
+    position = {p: i for i, p in enumerate(points)}
+    windows = grid.count
+    size = len(points) * windows
+    totals = np.zeros((5, size), dtype=np.int64)  # count, Σu0, Σu0², Σu1, Σu1² (per batch mod)
+    for batch in batches:
+        if batch.num_rows == 0:
+            continue
+        ts = batch.column("ts").cast(pa.int64()).to_numpy()
+        seq = batch.column("seq").to_numpy()
+        window = np.searchsorted(edges, ts, side="right") - 1
+        point = _positions(batch.column("source_address"), position)
+        keep = (point >= 0) & (window >= 0) & (window < windows)
+        group = point[keep] * windows + window[keep]
+        terms = row_terms(ts[keep] - edges[0], seq[keep])
+        totals[0] += np.bincount(group, minlength=size)
+        for i, term in enumerate(terms, start=1):
+            totals[i] += _group_sums(group, term, size)
+        totals[2] %= P0  # squares: compared modulo their prime; keeps the sums small
+        totals[4] %= P1
+    return {
+        (points[int(k) // windows], int(k) % windows): tally_of(
+            int(totals[0, k]),
+            (int(totals[1, k]), int(totals[2, k]), int(totals[3, k]), int(totals[4, k])),
+        )
+        for k in np.flatnonzero(totals[0])
+    }
+
+
+def _group_sums(group: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+    """Exact int64 sums of ``values`` (each < 2^31) per group: two 16-bit halves summed as
+    float64, exact below 2^37 rows per batch."""
+    low = np.bincount(group, weights=values & 0xFFFF, minlength=size).astype(np.int64)
+    high = np.bincount(group, weights=values >> 16, minlength=size).astype(np.int64)
+    return np.asarray(low + (high << 16), dtype=np.int64)

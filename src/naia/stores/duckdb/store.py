@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
 
 from naia.domain.errors import TerminalError
+from naia.domain.fingerprint import MAX_DIRECT_SPAN_US, PRIMES, SEQ_SHIFT, tally_of
 from naia.domain.model import Chunk, ChunkCheckpoint, ChunkWritten, RequestRecord, WindowGrid
-from naia.domain.ports import StoredCounts
+from naia.domain.ports import PointWindowTallies, StoredCounts
 from naia.domain.records import record_from_json, record_to_json
 from naia.domain.schema import BATCH_SCHEMA
 
@@ -37,6 +39,14 @@ _COUNTS = (  # per key first (rows sharing ts, point and seq), then per (point, 
     "SELECT source_address, (epoch_us(ts) - ?) // ? AS w, ts, seq, count(*) AS n "
     "FROM point_data WHERE ts >= ? AND ts < ? GROUP BY ALL) "
     "WHERE source_address IN (SELECT unnest(?::VARCHAR[])) GROUP BY 1, 2"
+)
+_EXACT = (  # the same, for some (point, window) pairs only: the suspects of the tallies
+    "SELECT source_address, w, sum(n), sum(n) - count(*) FROM ("
+    "SELECT source_address, w, ts, seq, count(*) AS n FROM ("
+    "SELECT source_address, (epoch_us(ts) - ?) // ? AS w, ts, seq FROM point_data "
+    "WHERE ts >= ? AND ts < ? AND source_address IN (SELECT unnest(?::VARCHAR[]))"
+    ") d SEMI JOIN (SELECT unnest(?::VARCHAR[]) AS p, unnest(?::BIGINT[]) AS pw) s "
+    "ON d.source_address = s.p AND d.w = s.pw GROUP BY ALL) GROUP BY 1, 2"
 )
 VERIFY_MEMORY_LIMIT = "64MB"
 """DuckDB's memory while it counts a request's keys, on one thread (it spills past it; two
@@ -224,12 +234,68 @@ class DuckDbStore:
         dups = {(str(p), int(w)): int(d) for p, w, _, d in rows if d}
         return StoredCounts(counts, dups)
 
+    # StoreTallier ----------------------------------------------------------------------------
+    def stored_tallies(self, points: Sequence[str], grid: WindowGrid) -> PointWindowTallies:
+        """Count and key fingerprint per (point, window) in one scan (no key aggregate)."""
+        rows = self._tally_query(tally_sql(grid), [grid.start, grid.end, list(points)])
+        return {(str(p), int(w)): tally_of(n, (a, b, c, d)) for p, w, n, a, b, c, d in rows}
+
+    def exact_counts(self, grid: WindowGrid, pairs: Collection[tuple[str, int]]) -> StoredCounts:
+        """Rows and repeated keys of ``pairs`` only: their points and the span of their windows
+        are read, the key aggregate holds just their rows."""
+        if not pairs:
+            return StoredCounts({}, {})
+        low = min(w for _, w in pairs)
+        first, last = grid.window(low)[0], grid.window(max(w for _, w in pairs))[1]
+        params = [
+            _epoch_us(grid.start), grid.step // timedelta(microseconds=1), first, last,
+            sorted({p for p, _ in pairs}), [p for p, _ in pairs], [w for _, w in pairs],
+        ]  # fmt: skip
+        rows = self._tally_query(_EXACT, params)
+        counts = {(str(p), int(w)): int(n) for p, w, n, _ in rows}
+        dups = {(str(p), int(w)): int(d) for p, w, _, d in rows if d}
+        return StoredCounts(counts, dups)
+
+    def _tally_query(self, sql: str, params: list[object]) -> list[tuple[Any, ...]]:
+        with self.session() as cur, self._verify_lock:
+            cur.execute(f"SET memory_limit = '{VERIFY_MEMORY_LIMIT}'")
+            try:
+                return cur.execute(sql, params).fetchall()
+            finally:
+                if self._memory_limit is None:
+                    cur.execute("RESET memory_limit")
+                else:
+                    cur.execute(f"SET memory_limit = '{self._memory_limit}'")
+
     # Queries ---------------------------------------------------------------------------------
     def query(self, sql: str) -> tuple[list[str], list[tuple[object, ...]]]:
         with self.session() as cur:
             result = cur.execute(sql)
             names = [d[0] for d in result.description or []]
             return names, result.fetchall()
+
+
+def tally_sql(grid: WindowGrid) -> str:
+    """Per (point, window): count(*) and the fingerprint sums of naia.domain.fingerprint,
+    the very arithmetic of ``row_terms`` in BIGINT (every product below 2^63), sums in HUGEINT.
+    Parameters: start, end (timestamps), points (VARCHAR[])."""
+    start_us = _epoch_us(grid.start)
+    step_us = grid.step // timedelta(microseconds=1)
+    span_us = _epoch_us(grid.end) - start_us
+    rel = "(epoch_us(ts) - " + str(start_us) + ")"
+    lanes, sums = [], []
+    for i, p in enumerate(PRIMES):
+        direct = span_us <= MAX_DIRECT_SPAN_US  # K fits BIGINT: one modulo per lane
+        k = f"x * {SEQ_SHIFT} + seq" if direct else f"(x % {p}) * {SEQ_SHIFT} + seq"
+        lanes.append(f"({k}) % {p} AS u{i}")
+        sums.append(f"sum(u{i}), sum(u{i} * u{i} % {p})")
+    return (
+        f"SELECT source_address, w, count(*), {', '.join(sums)} FROM ("
+        f"SELECT source_address, x // {step_us} AS w, {', '.join(lanes)} FROM ("
+        f"SELECT source_address, seq, {rel} AS x FROM point_data "
+        "WHERE ts >= ? AND ts < ? AND source_address IN (SELECT unnest(?::VARCHAR[])))) "
+        "GROUP BY ALL"
+    )
 
 
 def _epoch_us(moment: datetime) -> int:
