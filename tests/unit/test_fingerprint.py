@@ -25,6 +25,7 @@ from naia.domain.timeparse import from_us, to_us
 from naia.sources.simulator import SimulatorSettings, SimulatorSource
 from naia.sources.simulator.settings import REALISTIC
 from naia.stores.duckdb import DuckDbStore
+from naia.stores.duckdb.store import tally_sql
 
 POINTS = ("A", "B", "C")
 
@@ -76,6 +77,12 @@ def test_numpy_and_duckdb_tallies_agree(
     in_numpy = tally_rows(iter(batches), POINTS, grid)
     assert in_sql == in_numpy
     assert len(in_numpy) == len(POINTS) * grid.count
+    for pick_first in (True, False):  # the request's points picked before / after the sums
+        with store.session() as cur:
+            rows = cur.execute(tally_sql(grid, pick_first=pick_first),
+                               [grid.start, grid.end, ["B"]]).fetchall()  # fmt: skip
+        picked = {(p, w): tally_of(n, (a, b, c, d)) for p, w, n, a, b, c, d in rows}
+        assert picked == tally_rows(iter(batches), ["B"], grid)
     assert (span.total_seconds() * 1e6 > MAX_DIRECT_SPAN_US) == (span.days > 365 * 5)
 
 
@@ -107,10 +114,9 @@ def test_the_closed_form_of_a_progression_equals_its_rows() -> None:
         n = rng.randrange(0, 500)
         step, first = rng.randrange(1, 10**8), rng.randrange(0, 10**13)
         rel = np.arange(n, dtype=np.int64) * step + first
-        u0, s0, u1, s1 = row_terms(rel, np.zeros(n, dtype=np.int16))
-        rows = tally_of(n, (int(u0.sum()), int(s0.sum()), int(u1.sum()), int(s1.sum())))
-        want = rows if n else EMPTY
-        assert progression_tally(n, step << 16, first << 16) == want
+        terms = row_terms(rel, np.zeros(n, dtype=np.int16))
+        rows = tally_of(n, (int(terms[0].sum()), 0, int(terms[2].sum()), int(terms[3].sum())))
+        assert progression_tally(n, step, first) == (rows if n else EMPTY)
 
 
 @pytest.mark.parametrize("settings", [SimulatorSettings(), SimulatorSettings(defaults=REALISTIC)])

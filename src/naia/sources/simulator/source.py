@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from naia.domain.counting import tally_rows, window_edges
 from naia.domain.errors import UnknownPointError
-from naia.domain.fingerprint import EMPTY, SEQ_SHIFT, Tally, progression_tally
+from naia.domain.fingerprint import EMPTY, Tally, progression_tally
 from naia.domain.model import WindowGrid
 from naia.domain.ports import PointWindowCounts, PointWindowTallies
 from naia.domain.schema import BATCH_SCHEMA, TIMESTAMP_TYPE, seq_numbers
@@ -126,11 +126,7 @@ class SimulatorSource:
             for a, b in itertools.pairwise(int(e) for e in edges):
                 first = -(-a // interval)
                 n = max(0, -(-b // interval) - first)
-                out.append(
-                    progression_tally(
-                        n, interval * SEQ_SHIFT, (first * interval - origin) * SEQ_SHIFT
-                    )
-                )
+                out.append(progression_tally(n, interval, first * interval - origin))
             return out
         definition = effective_definition(self._settings, _resolve(point))
         batches = (

@@ -20,7 +20,7 @@ import duckdb
 import pyarrow as pa
 
 from naia.domain.errors import TerminalError
-from naia.domain.fingerprint import MAX_DIRECT_SPAN_US, PRIMES, SEQ_SHIFT, tally_of
+from naia.domain.fingerprint import MAX_DIRECT_SPAN_US, SEQ_SHIFT, P, tally_of
 from naia.domain.model import Chunk, ChunkCheckpoint, ChunkWritten, RequestRecord, WindowGrid
 from naia.domain.ports import PointWindowTallies, StoredCounts
 from naia.domain.records import record_from_json, record_to_json
@@ -237,7 +237,12 @@ class DuckDbStore:
     # StoreTallier ----------------------------------------------------------------------------
     def stored_tallies(self, points: Sequence[str], grid: WindowGrid) -> PointWindowTallies:
         """Count and key fingerprint per (point, window) in one scan (no key aggregate)."""
-        rows = self._tally_query(tally_sql(grid), [grid.start, grid.end, list(points)])
+        params: list[object] = [grid.start, grid.end, list(points)]
+        with self.session() as cur:
+            share = cur.execute(_SHARE, [list(points), grid.start, grid.end]).fetchone()
+        mine, seen = share or (0, 0)
+        sql = tally_sql(grid, pick_first=2 * int(mine) < int(seen))
+        rows = self._tally_query(sql, params)
         return {(str(p), int(w)): tally_of(n, (a, b, c, d)) for p, w, n, a, b, c, d in rows}
 
     def exact_counts(self, grid: WindowGrid, pairs: Collection[tuple[str, int]]) -> StoredCounts:
@@ -275,27 +280,35 @@ class DuckDbStore:
             return names, result.fetchall()
 
 
-def tally_sql(grid: WindowGrid) -> str:
-    """Per (point, window): count(*) and the fingerprint sums of naia.domain.fingerprint,
-    the very arithmetic of ``row_terms`` in BIGINT (every product below 2^63), sums in HUGEINT.
+def tally_sql(grid: WindowGrid, *, pick_first: bool) -> str:
+    """Per (point, window): count(*) and the fingerprint sums of naia.domain.fingerprint — the
+    very arithmetic of ``row_terms`` in BIGINT (every product below 2^63), sums in HUGEINT.
+    ``pick_first``: keep the request's points before the arithmetic (the table holds many other
+    points in the range), else after the aggregate (cheaper when most rows are the request's).
     Parameters: start, end (timestamps), points (VARCHAR[])."""
     start_us = _epoch_us(grid.start)
     step_us = grid.step // timedelta(microseconds=1)
-    span_us = _epoch_us(grid.end) - start_us
-    rel = "(epoch_us(ts) - " + str(start_us) + ")"
-    lanes, sums = [], []
-    for i, p in enumerate(PRIMES):
-        direct = span_us <= MAX_DIRECT_SPAN_US  # K fits BIGINT: one modulo per lane
-        k = f"x * {SEQ_SHIFT} + seq" if direct else f"(x % {p}) * {SEQ_SHIFT} + seq"
-        lanes.append(f"({k}) % {p} AS u{i}")
-        sums.append(f"sum(u{i}), sum(u{i} * u{i} % {p})")
-    return (
-        f"SELECT source_address, w, count(*), {', '.join(sums)} FROM ("
-        f"SELECT source_address, x // {step_us} AS w, {', '.join(lanes)} FROM ("
-        f"SELECT source_address, seq, {rel} AS x FROM point_data "
-        "WHERE ts >= ? AND ts < ? AND source_address IN (SELECT unnest(?::VARCHAR[])))) "
+    direct = _epoch_us(grid.end) - start_us <= MAX_DIRECT_SPAN_US  # K fits BIGINT
+    k = f"x * {SEQ_SHIFT} + seq" if direct else f"(x % {P}) * {SEQ_SHIFT} + seq"
+    picked = "source_address IN (SELECT unnest(?::VARCHAR[]))"
+    scan = (
+        f"SELECT source_address, seq, epoch_us(ts) - {start_us} AS x FROM point_data "
+        f"WHERE ts >= ? AND ts < ?{' AND ' + picked if pick_first else ''}"
+    )
+    tallies = (
+        f"SELECT source_address, w, count(*), sum(x), sum(seq), sum(u), sum(u * u % {P}) FROM ("
+        f"SELECT source_address, x // {step_us} AS w, x, seq, ({k}) % {P} AS u FROM ({scan})) "
         "GROUP BY ALL"
     )
+    return tallies if pick_first else f"SELECT * FROM ({tallies}) WHERE {picked}"
+
+
+_SHARE = (
+    "SELECT count(*) FILTER (WHERE source_address IN (SELECT unnest(?::VARCHAR[]))), count(*) "
+    "FROM (SELECT source_address FROM point_data WHERE ts >= ? AND ts < ? "
+    "USING SAMPLE 1 PERCENT (system))"
+)
+"""The request's share of the rows in its range, on a sample of DuckDB's vectors."""
 
 
 def _epoch_us(moment: datetime) -> int:
