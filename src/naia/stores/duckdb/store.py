@@ -256,17 +256,24 @@ class DuckDbStore:
             _epoch_us(grid.start), grid.step // timedelta(microseconds=1), first, last,
             sorted({p for p, _ in pairs}), [p for p, _ in pairs], [w for _, w in pairs],
         ]  # fmt: skip
-        rows = self._tally_query(_EXACT, params)
+        rows = self._tally_query(_EXACT, params, one_thread=True)
         counts = {(str(p), int(w)): int(n) for p, w, n, _ in rows}
         dups = {(str(p), int(w)): int(d) for p, w, _, d in rows if d}
         return StoredCounts(counts, dups)
 
-    def _tally_query(self, sql: str, params: list[object]) -> list[tuple[Any, ...]]:
+    def _tally_query(
+        self, sql: str, params: list[object], *, one_thread: bool = False
+    ) -> list[tuple[Any, ...]]:
+        """``one_thread``: a key aggregate, whose hash tables must fit VERIFY_MEMORY_LIMIT."""
         with self.session() as cur, self._verify_lock:
             cur.execute(f"SET memory_limit = '{VERIFY_MEMORY_LIMIT}'")
+            if one_thread:
+                cur.execute("SET threads = 1")
             try:
                 return cur.execute(sql, params).fetchall()
             finally:
+                if one_thread:
+                    cur.execute("RESET threads")
                 if self._memory_limit is None:
                     cur.execute("RESET memory_limit")
                 else:
