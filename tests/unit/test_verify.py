@@ -300,15 +300,17 @@ class CountingStore(DuckDbStore):
     """The real store, noting which pairs were counted exactly (key aggregate)."""
 
     exact: list[tuple[str, int]]
+    calls: list[set[int]]
 
     def exact_counts(self, grid: WindowGrid, pairs: Collection[tuple[str, int]]) -> StoredCounts:
         self.exact += list(pairs)
+        self.calls.append({w for _, w in pairs})
         return super().exact_counts(grid, pairs)
 
 
 def test_only_the_windows_whose_tallies_differ_are_counted_key_by_key(tmp_path: Path) -> None:
     store = CountingStore(tmp_path / "s.duckdb")
-    store.exact = []
+    store.exact, store.calls = [], []
     orch = orchestrator(store)
     request_id = backfill(orch)
     assert orch.verify(request_id).status is VerificationStatus.VERIFIED
@@ -316,3 +318,4 @@ def test_only_the_windows_whose_tallies_differ_are_counted_key_by_key(tmp_path: 
     damage(store)
     orch.verify(request_id)
     assert sorted(store.exact) == [("CDT158", 3), ("SINUSOID", 10)]
+    assert store.calls == [{3}, {10}]  # one window per exact count: it reads just those rows

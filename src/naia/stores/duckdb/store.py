@@ -40,14 +40,13 @@ _COUNTS = (  # per key first (rows sharing ts, point and seq), then per (point, 
     "FROM point_data WHERE ts >= ? AND ts < ? GROUP BY ALL) "
     "WHERE source_address IN (SELECT unnest(?::VARCHAR[])) GROUP BY 1, 2"
 )
-_EXACT = (  # the same, for some (point, window) pairs only: the suspects of the tallies
+_EXACT = (  # the same for the points of some pairs over the span of their windows; picked
+    # before the key aggregate (cheap), or, when that ran out of memory, after it (as _COUNTS)
     "SELECT source_address, w, sum(n), sum(n) - count(*) FROM ("
-    "SELECT source_address, w, ts, seq, count(*) AS n FROM ("
-    "SELECT source_address, (epoch_us(ts) - ?) // ? AS w, ts, seq FROM point_data "
-    "WHERE ts >= ? AND ts < ? AND source_address IN (SELECT unnest(?::VARCHAR[]))"
-    ") d SEMI JOIN (SELECT unnest(?::VARCHAR[]) AS p, unnest(?::BIGINT[]) AS pw) s "
-    "ON d.source_address = s.p AND d.w = s.pw GROUP BY ALL) GROUP BY 1, 2"
+    "SELECT source_address, (epoch_us(ts) - ?) // ? AS w, ts, seq, count(*) AS n "
+    "FROM point_data WHERE ts >= ? AND ts < ?{before} GROUP BY ALL){after} GROUP BY 1, 2"
 )
+_PICKED = "source_address IN (SELECT unnest(?::VARCHAR[]))"
 VERIFY_MEMORY_LIMIT = "64MB"
 """DuckDB's memory while it counts a request's keys, on one thread (it spills past it; two
 threads' hash tables do not fit); the writes' own limit and threads are restored after: a
@@ -246,20 +245,28 @@ class DuckDbStore:
         return {(str(p), int(w)): tally_of(n, (a, b, c, d)) for p, w, n, a, b, c, d in rows}
 
     def exact_counts(self, grid: WindowGrid, pairs: Collection[tuple[str, int]]) -> StoredCounts:
-        """Rows and repeated keys of ``pairs`` only: their points and the span of their windows
-        are read, the key aggregate holds just their rows."""
+        """Rows and repeated keys of ``pairs`` only: the key aggregate reads their points over
+        the span of their windows (the caller keeps each call to a few million rows)."""
         if not pairs:
             return StoredCounts({}, {})
-        low = min(w for _, w in pairs)
-        first, last = grid.window(low)[0], grid.window(max(w for _, w in pairs))[1]
-        params = [
-            _epoch_us(grid.start), grid.step // timedelta(microseconds=1), first, last,
-            sorted({p for p, _ in pairs}), [p for p, _ in pairs], [w for _, w in pairs],
-        ]  # fmt: skip
-        rows = self._tally_query(_EXACT, params, one_thread=True)
+        first = grid.window(min(w for _, w in pairs))[0]
+        last = grid.window(max(w for _, w in pairs))[1]
+        params = [_epoch_us(grid.start), grid.step // timedelta(microseconds=1), first, last,
+                  sorted({p for p, _ in pairs})]  # fmt: skip
+        try:
+            sql = _EXACT.format(before=f" AND {_PICKED}", after="")
+            rows = self._tally_query(sql, params, one_thread=True)
+        except duckdb.OutOfMemoryException:  # DuckDB spills the unfiltered aggregate only
+            log.info("exact count of %d pairs: out of memory, counting every point", len(pairs))
+            sql = _EXACT.format(before="", after=f" WHERE {_PICKED}")
+            rows = self._tally_query(sql, params, one_thread=True)
+        wanted = set(pairs)
         counts = {(str(p), int(w)): int(n) for p, w, n, _ in rows}
         dups = {(str(p), int(w)): int(d) for p, w, _, d in rows if d}
-        return StoredCounts(counts, dups)
+        return StoredCounts(
+            {k: n for k, n in counts.items() if k in wanted},
+            {k: d for k, d in dups.items() if k in wanted},
+        )
 
     def _tally_query(
         self, sql: str, params: list[object], *, one_thread: bool = False
