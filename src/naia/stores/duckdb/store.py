@@ -296,7 +296,9 @@ class DuckDbStore:
 
 def tally_sql(grid: WindowGrid, *, pick_first: bool) -> str:
     """Per (point, window): count(*) and the fingerprint sums of naia.domain.fingerprint — the
-    very arithmetic of ``row_terms`` in BIGINT (every product below 2^63), sums in HUGEINT.
+    very arithmetic of ``row_terms`` in BIGINT (every product below 2^63), sums in HUGEINT;
+    Σ u² is summed whole (u² < 2^62) and reduced modulo P by ``tally_of``: one modulo per row
+    less than ``row_terms``, the same residue.
     ``pick_first``: keep the request's points before the arithmetic (the table holds many other
     points in the range), else after the aggregate (cheaper when most rows are the request's).
     Parameters: start, end (timestamps), points (VARCHAR[])."""
@@ -310,7 +312,7 @@ def tally_sql(grid: WindowGrid, *, pick_first: bool) -> str:
         f"WHERE ts >= ? AND ts < ?{' AND ' + picked if pick_first else ''}"
     )
     tallies = (
-        f"SELECT source_address, w, count(*), sum(x), sum(seq), sum(u), sum(u * u % {P}) FROM ("
+        f"SELECT source_address, w, count(*), sum(x), sum(seq), sum(u), sum(u * u) FROM ("
         f"SELECT source_address, x // {step_us} AS w, x, seq, ({k}) % {P} AS u FROM ({scan})) "
         "GROUP BY ALL"
     )
