@@ -134,3 +134,28 @@ def test_simulator_tallies_equal_the_tallies_of_what_it_reads(
     tallied = source.tally_events(points, grid)
     assert tallied == tally_rows(source.read(points, grid.start, grid.end), points, grid)
     assert sum(t.count for t in tallied.values()) > 0
+
+
+def test_seven_digit_timestamps_before_1970_tally_alike_in_numpy_and_duckdb(
+    tmp_path: Path,
+) -> None:
+    """PI Web API timestamps with 100-ns digits around the epoch, decoded as the connector
+    decodes them (sub-µs digits floored), repeats numbered by seq: both sides agree."""
+    from naia.sources.piwebapi.decode import timestamps_us
+
+    rng = np.random.default_rng(11)
+    base = datetime(1969, 12, 31, 12, tzinfo=UTC)
+    ticks = np.sort(rng.integers(0, 36 * 3600 * 10**7, size=3_000))  # 100-ns ticks, 36 hours
+    ticks = np.sort(np.concatenate([ticks, ticks[::9]]))
+    stamps = [
+        (base + timedelta(microseconds=int(t) // 10)).strftime("%Y-%m-%dT%H:%M:%S.%f")
+        + f"{int(t) % 10}Z"
+        for t in ticks
+    ]
+    ts = timestamps_us(stamps)
+    assert ts.min() < 0 < ts.max() and len(stamps[0]) == len("1969-12-31T12:00:00.1234567Z")
+    batch = point_batch("A", ts, np.zeros(ts.shape[0]), None, np.ones(ts.shape[0], dtype=bool))
+    assert int(batch.column("seq").to_numpy().max()) >= 1
+    grid = WindowGrid(base, base + timedelta(hours=36), timedelta(hours=5))
+    store = store_with(tmp_path / "s.duckdb", [batch])
+    assert store.stored_tallies(["A"], grid) == tally_rows([batch], ["A"], grid)
