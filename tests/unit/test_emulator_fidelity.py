@@ -165,7 +165,47 @@ def test_time_zone_over_http(client: TestClient) -> None:
     assert stamps(found) == ["2024-01-01T00:00:00Z", "2024-01-01T00:01:00Z", "2024-01-01T00:02:00Z"]
     r = client.get(f"/piwebapi/streams/{SIN}/recorded", params={"timeZone": "Nowhere/Land"})
     assert r.status_code == 400
-    assert r.json() == {"Errors": ["The time zone 'Nowhere/Land' is not valid."]}
+    assert r.json() == {"Errors": ["The time zone 'Nowhere/Land' is not valid. (timeZone)"]}
+
+
+def test_windows_time_zone_names_are_accepted_as_by_a_real_server() -> None:
+    # a real PI Web API runs on .NET on Windows: timeZone takes Windows zone ids
+    eastern = time_zone("Eastern Standard Time")
+    assert iso(resolve_time("2026-07-01 12:00:00", NOW, eastern)) == "2026-07-01T16:00:00Z"  # EDT
+    assert iso(resolve_time("2026-01-05 12:00:00", NOW, eastern)) == "2026-01-05T17:00:00Z"  # EST
+    berlin = time_zone("w. europe standard time")  # any case, as .NET finds it
+    assert iso(resolve_time("2026-07-01 12:00:00", NOW, berlin)) == "2026-07-01T10:00:00Z"
+    london = time_zone("GMT Standard Time")  # Windows' name for London: not UTC in summer
+    assert iso(resolve_time("2026-07-01 12:00:00", NOW, london)) == "2026-07-01T11:00:00Z"
+    assert iso(resolve_time("2026-07-01 12:00:00", NOW, time_zone("UTC"))) == "2026-07-01T12:00:00Z"
+    with pytest.raises(TimeZoneError):
+        time_zone("Atlantis Standard Time")
+
+
+def test_windows_time_zone_names_over_http(client: TestClient) -> None:
+    found = items(
+        client,
+        f"streams/{SIN}/recorded",
+        startTime="2024-01-01 01:00",
+        endTime="+2m",
+        timeZone="Romance Standard Time",  # Paris/Brussels: UTC+1 in January
+    )
+    assert stamps(found) == ["2024-01-01T00:00:00Z", "2024-01-01T00:01:00Z", "2024-01-01T00:02:00Z"]
+    r = client.get(
+        f"/piwebapi/streams/{SIN}/summary",
+        params={
+            "startTime": "t",
+            "endTime": "+1h",
+            "timeZone": "Tokyo Standard Time",
+            "summaryType": "Count",
+        },
+    )
+    assert r.status_code == 200, r.text
+    [count] = r.json()["Items"]
+    assert count["Value"]["Timestamp"].endswith("T15:00:00Z")  # midnight in Tokyo
+    bad = client.get(f"/piwebapi/streams/{SIN}/recorded", params={"timeZone": "Mars Standard Time"})
+    assert bad.status_code == 400
+    assert bad.json() == {"Errors": ["The time zone 'Mars Standard Time' is not valid. (timeZone)"]}
 
 
 # --- 2. Recorded: boundaryType, filterExpression, desiredUnits -----------------------------------
