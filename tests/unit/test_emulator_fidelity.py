@@ -238,6 +238,28 @@ def test_outside_and_interpolated_in_descending_order(client: TestClient) -> Non
     assert stamps(found) == [f"2024-01-01T00:0{m}:00Z" for m in (4, 3, 2, 1, 0)]
 
 
+def test_outside_with_events_exactly_on_the_edges(client: TestClient) -> None:
+    # AVEVA (Boundary Type): Outside returns "the recorded values on the outside of the requested
+    # time range as the first and last values". An event exactly at startTime or endTime is in
+    # the range (Inside returns it), so it is returned and the nearest event outside is added.
+    url = f"streams/{SIN}/recorded"
+    edges = {"startTime": "2024-01-01T00:01:00Z", "endTime": "2024-01-01T00:03:00Z"}
+    assert stamps(items(client, url, **edges)) == [f"2024-01-01T00:0{m}:00Z" for m in (1, 2, 3)]
+    outside = items(client, url, boundaryType="Outside", **edges)
+    assert stamps(outside) == [f"2024-01-01T00:0{m}:00Z" for m in (0, 1, 2, 3, 4)]
+    reverse = {"startTime": edges["endTime"], "endTime": edges["startTime"]}
+    found = items(client, url, boundaryType="Outside", **reverse)
+    assert stamps(found) == [f"2024-01-01T00:0{m}:00Z" for m in (4, 3, 2, 1, 0)]
+    # no event before the first one: nothing is added at that end
+    first = {"startTime": "1970-01-01T00:00:00Z", "endTime": "1970-01-01T00:01:30Z"}
+    found = items(client, url, boundaryType="Outside", **first)
+    assert stamps(found) == ["1970-01-01T00:00:00Z", "1970-01-01T00:01:00Z", "1970-01-01T00:02:00Z"]
+    # no event after the last time PI can hold: nothing is added at that end
+    last = {"startTime": "9999-12-31T23:58:30Z", "endTime": "9999-12-31T23:59:59.9999999Z"}
+    found = items(client, url, boundaryType="Outside", **last)
+    assert stamps(found) == ["9999-12-31T23:58:00Z", "9999-12-31T23:59:00Z"]
+
+
 def test_an_invalid_boundary_type_is_400(client: TestClient) -> None:
     r = client.get(f"/piwebapi/streams/{SIN}/recorded", params={"boundaryType": "Sideways"})
     assert r.status_code == 400
