@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import duckdb
 import pyarrow as pa
 import pytest
 
@@ -319,3 +321,31 @@ def test_only_the_windows_whose_tallies_differ_are_counted_key_by_key(tmp_path: 
     orch.verify(request_id)
     assert sorted(store.exact) == [("CDT158", 3), ("SINUSOID", 10)]
     assert store.calls == [{3}, {10}]  # one window per exact count: it reads just those rows
+
+
+class OutOfMemoryOnce(DuckDbStore):
+    """The real store whose first exact count runs out of memory (as DuckDB does past ~15 M
+    keys with the points picked first, on one thread in 64 MB)."""
+
+    failed = False
+
+    def _tally_query(
+        self, sql: str, params: list[object], *, one_thread: bool = False
+    ) -> list[tuple[Any, ...]]:
+        if one_thread and not self.failed:
+            self.failed = True
+            raise duckdb.OutOfMemoryException("failed to allocate data of size 16.0 MiB")
+        return super()._tally_query(sql, params, one_thread=one_thread)
+
+
+def test_an_exact_count_out_of_memory_counts_again_picking_the_points_after(
+    tmp_path: Path,
+) -> None:
+    store = OutOfMemoryOnce(tmp_path / "s.duckdb")
+    orch = orchestrator(store)
+    request_id = backfill(orch)
+    damage(store)
+    found = orch.verify(request_id)
+    assert store.failed
+    got = {(m.point, m.window, m.source, m.stored, m.duplicates) for m in found.mismatches}
+    assert got == {("CDT158", 3, 60, 30, 0), ("SINUSOID", 10, 60, 65, 5)}
