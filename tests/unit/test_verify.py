@@ -22,9 +22,7 @@ from naia.domain.model import (
 )
 from naia.domain.ports import StoredCounts
 from naia.orchestrator import Orchestrator, OrchestratorConfig, RetryPolicy
-from naia.orchestrator.verify import source_counts, thin_read_counts
-from naia.sources.simulator import SimulatorSettings, SimulatorSource
-from naia.sources.simulator.settings import REALISTIC
+from naia.sources.simulator import SimulatorSource
 from naia.stores.duckdb import DuckDbStore
 from tests.conftest import DAY_END, DAY_START, SEED_POINTS
 from tests.doubles.sources import FlakySource, Provider
@@ -139,7 +137,7 @@ def test_a_repair_interrupted_by_a_crash_resumes_from_its_record(tmp_path: Path)
 
 def test_verify_through_a_thin_read_when_the_source_cannot_count(tmp_path: Path) -> None:
     store = DuckDbStore(tmp_path / "s.duckdb")
-    orch = orchestrator(store, FlakySource(SimulatorSource()))  # no count_events: thin read
+    orch = orchestrator(store, FlakySource(SimulatorSource()))  # no tally_events: a thin read
     request_id = backfill(orch)
     damage(store)
     found = orch.verify(request_id)
@@ -197,27 +195,16 @@ def test_verify_on_complete_verifies_each_completed_request(tmp_path: Path) -> N
     assert verification is not None and verification.status is VerificationStatus.VERIFIED
 
 
-@pytest.mark.parametrize("settings", [SimulatorSettings(), SimulatorSettings(defaults=REALISTIC)])
-def test_simulator_counts_equal_what_it_reads(settings: SimulatorSettings) -> None:
-    source = SimulatorSource(settings)
-    start = datetime(2026, 1, 9, 0, 0, 30, tzinfo=UTC)
-    grid = WindowGrid(start, start + timedelta(days=2, hours=5), timedelta(hours=7))
-    points = ("SINUSOID", "CDT158", "BA:ACTIVE.1")
-    counted = source_counts(source, points, grid)
-    assert counted == thin_read_counts(source, points, grid)
-    assert sum(counted.values()) > 0
-
-
 def test_store_counts_of_many_keys_fit_the_writes_memory_limit(tmp_path: Path) -> None:
-    """100 points × 30 days (4.3 M rows) counted per key under a 24 MB store: the limit is
-    raised for the count (a hash aggregate over every key) and put back after."""
+    """100 points × 30 days (4.3 M rows) counted exactly per key under a 24 MB store: the limit
+    is raised for the count (a hash aggregate over every key) and put back after."""
     store = DuckDbStore(tmp_path / "s.duckdb", memory_limit="24MB")
     points = tuple(f"SIM.{i}" for i in range(100))
     start = datetime(2023, 1, 1, tzinfo=UTC)
     grid = WindowGrid(start, start + timedelta(days=30), timedelta(days=10))
     chunk = Chunk("r", 0, points, grid.start, grid.end)
     store.write_chunk(chunk, SimulatorSource().read(points, grid.start, grid.end))
-    counted = store.stored_counts(points, grid)
+    counted = store.exact_counts(grid, [(p, w) for p in points for w in range(3)])
     assert counted.rows == {(p, w): 14_400 for p in points for w in range(3)}
     assert counted.duplicates == {}
     _, [(limit,)] = store.query("SELECT current_setting('memory_limit')")

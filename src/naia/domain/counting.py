@@ -18,29 +18,6 @@ def window_edges(grid: WindowGrid) -> np.ndarray:
     return np.array([to_us(a) for a, _ in grid.windows()] + [to_us(grid.end)], np.int64)
 
 
-def count_rows(
-    batches: Iterable[pa.RecordBatch], points: Sequence[str], grid: WindowGrid
-) -> dict[tuple[str, int], int]:
-    """(point, window index) → rows, one batch at a time; rows outside the grid or of other
-    points are left out, pairs with no row too."""
-    edges = window_edges(grid)
-    position = {p: i for i, p in enumerate(points)}
-    windows = grid.count
-    totals = np.zeros(len(points) * windows, dtype=np.int64)
-    for batch in batches:
-        if batch.num_rows == 0:
-            continue
-        ts = batch.column("ts").cast(pa.int64()).to_numpy()
-        window = np.searchsorted(edges, ts, side="right") - 1
-        point = _positions(batch.column("source_address"), position)
-        keep = (point >= 0) & (window >= 0) & (window < windows)
-        totals += np.bincount(point[keep] * windows + window[keep], minlength=totals.shape[0])
-    return {
-        (points[int(k) // windows], int(k) % windows): int(totals[k])
-        for k in np.flatnonzero(totals)
-    }
-
-
 def _positions(names: pa.Array, position: dict[str, int]) -> np.ndarray:
     if isinstance(names, pa.DictionaryArray):
         lookup = np.array([position.get(str(p), -1) for p in names.dictionary.to_pylist()])

@@ -50,16 +50,6 @@ class RetryCounting(Protocol):
 
 
 @runtime_checkable
-class EventCounter(Protocol):
-    """Optional Source capability: the number of recorded events of each point in each window
-    [a, b) of ``grid`` — half-open exactly as ``read`` reads, every event ``read`` would yield
-    (bad and system-state events included). A Source without it is counted by a thin read:
-    ``read`` over the grid, rows bucketed by window (naia.orchestrator.verify)."""
-
-    def count_events(self, points: Sequence[str], grid: WindowGrid) -> PointWindowCounts: ...
-
-
-@runtime_checkable
 class EventTallier(Protocol):
     """Optional Source capability: per (point, window) of ``grid`` the events' count and the
     fingerprint of their (ts, seq) keys (naia.domain.fingerprint), seq numbered exactly as
@@ -87,7 +77,8 @@ class StoreCounter(Protocol):
 
 @runtime_checkable
 class StoreTallier(Protocol):
-    """Optional StoreCounter capability: the two tiers of a cheap exact verification."""
+    """A store's side of a verification in two tiers, cheap and exact (docs/verify.md); a store
+    without it is a ``StoreCounter``."""
 
     def stored_tallies(self, points: Sequence[str], grid: WindowGrid) -> PointWindowTallies:
         """Count and key fingerprint per (point, window): one linear scan, no key aggregate."""

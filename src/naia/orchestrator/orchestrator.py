@@ -49,6 +49,7 @@ from naia.domain.ports import (
     StateStore,
     StoreCounter,
     StoredCounts,
+    StoreTallier,
 )
 from naia.kernel.backoff import call_with_retry
 from naia.kernel.bucket import TokenBucket
@@ -110,7 +111,7 @@ class Orchestrator:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         observer: Observer | None = None,
-        counter: StoreCounter | None = None,
+        counter: StoreCounter | StoreTallier | None = None,
     ) -> None:
         """``counter`` counts the store's rows for ``verify`` (None: verification unavailable)."""
         self._counter = counter

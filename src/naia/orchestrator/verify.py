@@ -20,32 +20,17 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from naia.domain.counting import count_rows, tally_rows
-from naia.domain.fingerprint import EMPTY, Tally
+from naia.domain.counting import tally_rows
+from naia.domain.fingerprint import EMPTY
 from naia.domain.model import Mismatch, WindowGrid
 from naia.domain.ports import (
-    EventCounter,
     EventTallier,
-    PointWindowCounts,
     PointWindowTallies,
     Source,
     StoreCounter,
     StoredCounts,
     StoreTallier,
 )
-
-
-def source_counts(source: Source, points: Sequence[str], grid: WindowGrid) -> PointWindowCounts:
-    """The source's events per (point, window): its own count when it has one."""
-    if isinstance(source, EventCounter):
-        return source.count_events(points, grid)
-    return thin_read_counts(source, points, grid)
-
-
-def thin_read_counts(source: Source, points: Sequence[str], grid: WindowGrid) -> PointWindowCounts:
-    """Read [grid.start, grid.end) once and count rows per (point, window): exact by definition
-    (the very read the backfill does), holding one batch at a time."""
-    return count_rows(source.read(points, grid.start, grid.end), points, grid)
 
 
 def source_tallies(source: Source, points: Sequence[str], grid: WindowGrid) -> PointWindowTallies:
@@ -56,7 +41,7 @@ def source_tallies(source: Source, points: Sequence[str], grid: WindowGrid) -> P
 
 
 def stored_counts(
-    counter: StoreCounter,
+    counter: StoreCounter | StoreTallier,
     points: Sequence[str],
     grid: WindowGrid,
     wanted: PointWindowTallies,
@@ -77,7 +62,7 @@ def stored_counts(
     rows = {key: tally.count for key, tally in tallies.items()}
     duplicates: dict[tuple[str, int], int] = {}
     for batch in _batches(
-        suspects, lambda k: max(tallies.get(k, EMPTY).count, _count(wanted.get(k, 0)))
+        suspects, lambda k: max(tallies.get(k, EMPTY).count, wanted.get(k, EMPTY).count)
     ):
         exact = counter.exact_counts(grid, batch)
         rows.update({key: exact.rows.get(key, 0) for key in batch})
@@ -126,7 +111,7 @@ def settled_windows(grid: WindowGrid, now: datetime, settle: timedelta) -> int:
 def compare(
     points: Sequence[str],
     grid: WindowGrid,
-    source: PointWindowCounts | PointWindowTallies,
+    source: PointWindowTallies,
     stored: StoredCounts,
     settled: int,
 ) -> Comparison:
@@ -137,7 +122,7 @@ def compare(
         start, end = grid.window(window)
         for point in points:
             key = (point, window)
-            want, have = _count(source.get(key, 0)), stored.rows.get(key, 0)
+            want, have = source.get(key, EMPTY).count, stored.rows.get(key, 0)
             dups = stored.duplicates.get(key, 0)
             source_total += want
             stored_total += have
@@ -150,7 +135,3 @@ def compare(
         stored_events=stored_total,
         mismatches=tuple(mismatches),
     )
-
-
-def _count(found: int | Tally) -> int:
-    return found if isinstance(found, int) else found.count

@@ -20,10 +20,10 @@ from types import TracebackType
 import httpx
 import pyarrow as pa
 
-from naia.domain.counting import count_rows, tally_rows
+from naia.domain.counting import tally_rows
 from naia.domain.errors import SourceError, UnknownPointError
 from naia.domain.model import WindowGrid
-from naia.domain.ports import PointWindowCounts, PointWindowTallies
+from naia.domain.ports import PointWindowTallies
 from naia.domain.timeparse import to_us
 from naia.kernel.groups import groups
 from naia.kernel.pump import pump
@@ -88,16 +88,12 @@ class PiWebApiSource:
         ]
         return fan_out(tasks, self._settings.max_concurrency)
 
-    def count_events(self, points: Sequence[str], grid: WindowGrid) -> PointWindowCounts:
-        """A thin read: the recorded values of [grid.start, grid.end) with their timestamps
-        only (``selectedFields``), paged exactly as ``read`` pages, counted per window. The
-        summary (``summaryType=Count``) is not used: AVEVA documents EventWeighted counts as
-        closed at both ends for one interval (see docs/verify.md)."""
-        return count_rows(self._thin_read(points, grid), points, grid)
-
     def tally_events(self, points: Sequence[str], grid: WindowGrid) -> PointWindowTallies:
-        """Count and key fingerprint per window, from the same thin read (timestamps, and seq
-        numbered across pages exactly as ``read`` numbers it)."""
+        """Count and key fingerprint per window from a thin read: the recorded values of
+        [grid.start, grid.end) with their timestamps only (``selectedFields``), paged exactly as
+        ``read`` pages, seq numbered across pages as ``read`` numbers it. The summary
+        (``summaryType=Count``) is not used: AVEVA documents EventWeighted counts as closed at
+        both ends for one interval (see docs/verify.md)."""
         return tally_rows(self._thin_read(points, grid), points, grid)
 
     def _thin_read(self, points: Sequence[str], grid: WindowGrid) -> Iterator[pa.RecordBatch]:

@@ -14,7 +14,7 @@ from naia.domain.counting import tally_rows, window_edges
 from naia.domain.errors import UnknownPointError
 from naia.domain.fingerprint import EMPTY, Tally, progression_tally
 from naia.domain.model import WindowGrid
-from naia.domain.ports import PointWindowCounts, PointWindowTallies
+from naia.domain.ports import PointWindowTallies
 from naia.domain.schema import BATCH_SCHEMA, TIMESTAMP_TYPE, seq_numbers
 from naia.domain.timeparse import to_us
 from naia.sources.simulator.block import Block, generate_block
@@ -25,7 +25,6 @@ from naia.sources.simulator.generate import (
     event_times,
     generate,
     is_regular,
-    regular_count,
     slot_count,
 )
 from naia.sources.simulator.settings import PointOptions, SimulatorSettings
@@ -75,35 +74,6 @@ class SimulatorSource:
     def _generate(self, point: str, start_us: int, end_us: int) -> Events:
         definition = effective_definition(self._settings, _resolve(point))
         return generate(definition, self._settings.options_for(point), start_us, end_us)
-
-    def count_events(self, points: Sequence[str], grid: WindowGrid) -> PointWindowCounts:
-        """Exact counts from the generator: arithmetic for a regular point; for an irregular
-        one its timestamps only (no values), block by block, bucketed by window."""
-        self.check_points(points)
-        edges = np.array([to_us(a) for a, _ in grid.windows()] + [to_us(grid.end)], np.int64)
-        counts: dict[tuple[str, int], int] = {}
-        for point in points:
-            per_window = self._point_counts(point, edges)
-            counts.update({(point, i): int(n) for i, n in enumerate(per_window) if n})
-        return counts
-
-    def _point_counts(self, point: str, edges: np.ndarray) -> np.ndarray:
-        options = self._settings.options_for(point)
-        windows = len(edges) - 1
-        if is_regular(options):
-            return np.array(
-                [regular_count(options, int(edges[i]), int(edges[i + 1])) for i in range(windows)]
-            )
-        definition = effective_definition(self._settings, _resolve(point))
-        start_us, end_us = int(edges[0]), int(edges[-1])
-        slots = slot_count(options, start_us, end_us)
-        step = -(-(end_us - start_us) // max(1, -(-slots // _COUNT_BLOCK_SLOTS)))
-        total = np.zeros(windows, dtype=np.int64)
-        for block_start in range(start_us, end_us, step):
-            ts = event_times(definition, options, block_start, min(block_start + step, end_us))
-            index = np.searchsorted(edges, ts, side="right") - 1
-            total += np.bincount(index, minlength=windows)[:windows]
-        return total
 
     def tally_events(self, points: Sequence[str], grid: WindowGrid) -> PointWindowTallies:
         """Count and key fingerprint per (point, window), without generating values: in closed

@@ -33,13 +33,6 @@ _HAS_ROWS = (
     "SELECT 1 FROM point_data WHERE ts >= ? AND ts < ? "
     "AND source_address IN (SELECT unnest(?::VARCHAR[])) LIMIT 1"
 )
-_COUNTS = (  # per key first (rows sharing ts, point and seq), then per (point, window); the
-    # points are picked after the key aggregate: picked before it, DuckDB ran out of memory
-    "SELECT source_address, w, sum(n), sum(n) - count(*) FROM ("
-    "SELECT source_address, (epoch_us(ts) - ?) // ? AS w, ts, seq, count(*) AS n "
-    "FROM point_data WHERE ts >= ? AND ts < ? GROUP BY ALL) "
-    "WHERE source_address IN (SELECT unnest(?::VARCHAR[])) GROUP BY 1, 2"
-)
 _EXACT = (  # the same for the points of some pairs over the span of their windows; picked
     # before the key aggregate (cheap), or, when that ran out of memory, after it (as _COUNTS)
     "SELECT source_address, w, sum(n), sum(n) - count(*) FROM ("
@@ -211,27 +204,6 @@ class DuckDbStore:
                 [request_id],
             ).fetchall()
         return [ChunkCheckpoint(request_id, int(i), int(v), int(b), at) for i, v, b, at in rows]
-
-    # StoreCounter ----------------------------------------------------------------------------
-    def stored_counts(self, points: Sequence[str], grid: WindowGrid) -> StoredCounts:
-        """Rows and repeated (ts, source_address, seq) rows per (point, window): one query."""
-        step_us = grid.step // timedelta(microseconds=1)
-        start_us = _epoch_us(grid.start)
-        params = [start_us, step_us, grid.start, grid.end, list(points)]
-        with self.session() as cur, self._verify_lock:
-            cur.execute(f"SET memory_limit = '{VERIFY_MEMORY_LIMIT}'")
-            cur.execute("SET threads = 1")  # one aggregate's hash tables in that memory
-            try:
-                rows = cur.execute(_COUNTS, params).fetchall()
-            finally:
-                cur.execute("RESET threads")
-                if self._memory_limit is None:
-                    cur.execute("RESET memory_limit")
-                else:
-                    cur.execute(f"SET memory_limit = '{self._memory_limit}'")
-        counts = {(str(p), int(w)): int(n) for p, w, n, _ in rows}
-        dups = {(str(p), int(w)): int(d) for p, w, _, d in rows if d}
-        return StoredCounts(counts, dups)
 
     # StoreTallier ----------------------------------------------------------------------------
     def stored_tallies(self, points: Sequence[str], grid: WindowGrid) -> PointWindowTallies:
