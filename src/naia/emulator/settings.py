@@ -113,6 +113,14 @@ class EmulatorSettings(BaseSettings):
     points: tuple[ExtraPoint, ...] = ()  # added to the catalogue (e.g. from --config TOML)
     listed_numbered_points: int = Field(default=100, ge=0, le=9_999_999)
     cache_bytes: int = Field(default=256 * 1024 * 1024, ge=0)
+    latency_ms: float = Field(
+        default=0.0, ge=0, le=600_000, description="every request waits this long before it is "
+        "handled (a real server's round trip and archive lookup); other requests go on meanwhile",
+    )  # fmt: skip
+    values_per_s: float = Field(
+        default=0.0, ge=0, description="cap per response: one of N timed values ends no sooner "
+        "than latency + N / values_per_s after the request arrived (0: no cap)",
+    )  # fmt: skip
     product_title: str = "PI Web API 2018 SP1"
     product_version: str = "1.11.1.5383"
     server_version: str = "3.4.430.460"
