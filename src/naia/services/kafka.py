@@ -159,6 +159,7 @@ class Kafka(Service):
     """``<data_dir>/kafka/{lib/<version>/, config/, data/, logs/, kafka.pid}``."""
 
     name = "kafka"
+    may_be_refused = True  # right after a kill -9: "Another broker is registered with that id"
 
     @property
     def version(self) -> str:

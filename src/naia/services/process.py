@@ -110,6 +110,49 @@ def is_running(pid: int, markers: Sequence[str]) -> bool:
     return all(marker in command for marker in markers)
 
 
+def child_running(pid: int) -> bool | None:
+    """Whether ``pid``, a child of this process, still runs (reaping it if it exited); None
+    when it is not our child. A child's PID cannot be reused before it is reaped, so this needs
+    no command-line check (which a busy or starting process may fail to answer)."""
+    try:
+        done, _status = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return None
+    return done == 0
+
+
+def find_processes(markers: Sequence[str], exclude: Sequence[int] = ()) -> list[int]:
+    """PIDs (not this process, nor ``exclude``) whose command line holds every marker."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        pid = int(entry.name)
+        if pid == os.getpid() or pid in exclude:
+            continue
+        state = _proc_state(pid)
+        if state is None or state in {"Z", "X"}:
+            continue
+        command = _cmdline(pid)
+        if command and all(marker in command for marker in markers):
+            found.append(pid)
+    return found
+
+
+def kill_processes(pids: Sequence[int], timeout_s: float = _KILL_WAIT_S) -> None:
+    """SIGKILL ``pids`` and wait until they are gone (reaped if they are our children)."""
+    for pid in pids:
+        _signal(pid, signal.SIGKILL, group=False)
+
+    def gone() -> bool:
+        for pid in pids:
+            _reap(pid)
+        return all(_proc_state(pid) in {None, "Z", "X"} for pid in pids)
+
+    if not wait_for(gone, timeout_s, 0.05):
+        raise ServiceError(f"processes {list(pids)} survived SIGKILL")
+
+
 def wait_for(predicate: Callable[[], bool], timeout_s: float, interval_s: float = 0.2) -> bool:
     """Poll ``predicate`` until it is true (True) or ``timeout_s`` elapses (False)."""
     deadline = time.monotonic() + timeout_s
