@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -13,7 +14,13 @@ import pytest
 
 from naia.services import ServicesSettings
 from naia.services.kafka import KAFKA_MAIN, Kafka
-from naia.services.process import child_running, kill_processes
+from naia.services.process import (
+    SelfConnectedError,
+    child_running,
+    connect_loopback,
+    kill_processes,
+    port_in_use,
+)
 from naia.services.redis import Redis
 
 
@@ -74,3 +81,29 @@ def test_child_running_tells_a_live_child_from_an_exited_one() -> None:
         pass
     assert child_running(pid) is None  # reaped: no longer our child
     assert child_running(1) is None  # never ours
+
+
+def free_loopback_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_a_connection_to_itself_is_refused_and_frees_the_port() -> None:
+    """Nothing listens on the port; a client bound to that same port connects to itself (what
+    the kernel may do by chance for a port in the ephemeral range): refused, and the port is
+    free for the service to bind at once."""
+    port = free_loopback_port()
+    with pytest.raises(SelfConnectedError):
+        connect_loopback(port, 2.0, source_port=port)
+    with socket.socket() as server:
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", port))  # no TIME_WAIT or live self-connection holds it
+        server.listen()
+        assert port_in_use(port)
+        with connect_loopback(port, 2.0) as client:
+            assert client.getpeername()[1] == port
+
+
+def test_a_port_nobody_listens_on_is_free() -> None:
+    assert not port_in_use(free_loopback_port())

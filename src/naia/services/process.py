@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -188,11 +189,38 @@ def stop_process(pid: int, markers: Sequence[str], timeout_s: float) -> str:
     raise ServiceError(f"process {pid} survived SIGKILL")
 
 
+class SelfConnectedError(ConnectionRefusedError):
+    """A connection to a loopback port nobody listens on that the kernel made to itself."""
+
+
+def connect_loopback(port: int, timeout_s: float, source_port: int = 0) -> socket.socket:
+    """A TCP connection to ``127.0.0.1:port``, refused when it is a self-connection.
+
+    Probing a port inside the ephemeral range (32768–60999 on Linux) that nothing listens on
+    can make the kernel pick that very port as the client's: the socket connects to itself
+    (TCP simultaneous open), looks like a live service, and holds the port while the service
+    tries to bind it ("Address already in use"). Such a socket is reset at once (no TIME_WAIT)
+    and reported as refused."""
+    sock = socket.create_connection((LOOPBACK, port), timeout=timeout_s,
+                                    source_address=(LOOPBACK, source_port))  # fmt: skip
+    if sock.getsockname() == sock.getpeername():
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()
+        raise SelfConnectedError(f"{LOOPBACK}:{port}: connected to itself, nothing listens")
+    return sock
+
+
 def port_in_use(port: int, host: str = LOOPBACK) -> bool:
-    """True if something accepts TCP connections on ``host:port``."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex((host, port)) == 0
+    """True if something accepts TCP connections on ``host:port`` (a self-connection aside)."""
+    if host != LOOPBACK:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.settimeout(0.5)
+            return sock.connect_ex((host, port)) == 0
+    try:
+        connect_loopback(port, 0.5).close()
+    except OSError:
+        return False
+    return True
 
 
 def log_offsets(paths: Sequence[Path]) -> dict[Path, int]:
