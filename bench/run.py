@@ -42,7 +42,7 @@ from bench.report import Report, Scenario
 from bench.scenarios import Run
 
 ROOT = Path(__file__).resolve().parents[1]
-PEERS_BIN = ROOT / "var" / "bench" / "peers-venv" / "bin"
+PEERS_BIN = ROOT / "var" / "compat" / "bench-peers" / "bin"  # scripts/bench.sh builds it
 PEERS_PYTHON = PEERS_BIN / "python"
 PAGE = 10_000  # maxCount per request for both PI Web API readers
 SECTIONS = (
@@ -291,7 +291,7 @@ class Bench:
         scenario 2's data (warm pages, like ours), compared with scenario 2's `naia backfill`."""
         if not PEERS_PYTHON.exists():
             self.rep.problems.append(
-                "e2e peer: var/bench/peers-venv missing (run scripts/bench.sh)"
+                "e2e peer: var/compat/bench-peers missing (run scripts/bench.sh)"
             )
             return
         self.log("e2e warm-up: the published client (fills the emulator's cache with its pages)")
@@ -350,7 +350,7 @@ class Bench:
     def fetch(self) -> None:
         if not PEERS_PYTHON.exists():
             self.rep.problems.append(
-                "fetch peer: var/bench/peers-venv missing (run scripts/bench.sh)"
+                "fetch peer: var/compat/bench-peers missing (run scripts/bench.sh)"
             )
             return
         n, span = self.plan.fetch
@@ -560,7 +560,7 @@ class Bench:
     def profile(self) -> None:
         exe = profiles.py_spy(PEERS_BIN)
         if exe is None:
-            self.rep.problems.append("profiles: py-spy missing in var/bench/peers-venv")
+            self.rep.problems.append("profiles: py-spy missing in var/compat/bench-peers")
             return
         n, span = self.plan.profile
         names = datasets.points(n)

@@ -79,6 +79,16 @@ def test_thin_read_counts_equal_the_simulator(faulty_url: str) -> None:
     assert counted == SimulatorSource(SIM).count_events(POINTS, grid)
 
 
+def test_thin_read_tallies_equal_the_simulator(faulty_url: str) -> None:
+    """Count and key fingerprint: seq numbered across 200-event pages (same-timestamp events
+    split by a page edge) exactly as the Simulator numbers them."""
+    grid = WindowGrid(DAY_START, DAY_END, SIX_HOURS)
+    with connector(faulty_url) as source:
+        tallied = source.tally_events(POINTS, grid)
+    assert tallied == SimulatorSource(SIM).tally_events(POINTS, grid)
+    assert len(tallied) == 4 * len(POINTS)
+
+
 def test_verify_and_repair_through_piwebapi_with_faults(faulty_url: str, tmp_path: Path) -> None:
     store = DuckDbStore(tmp_path / "s.duckdb")
     config = OrchestratorConfig(retry=RetryPolicy(max_attempts=8, base_delay_s=0.01))

@@ -222,7 +222,7 @@ def test_helper_finds_a_split_inside_a_run() -> None:
     assert DAY_START.tzinfo is UTC
 
 
-def test_counts_per_window_equal_the_simulator_through_the_fake() -> None:
+def test_counts_and_tallies_per_window_equal_the_simulator_through_the_fake() -> None:
     from naia.domain.model import WindowGrid
 
     sim = SimulatorSettings(defaults=REALISTIC, batch_rows=1_000)
@@ -232,3 +232,6 @@ def test_counts_per_window_equal_the_simulator_through_the_fake() -> None:
     counted = source.count_events(MIXED_POINTS, grid)
     assert counted == SimulatorSource(sim).count_events(MIXED_POINTS, grid)
     assert len({w for _, w in counted}) == grid.count == 10
+    tallied = source.tally_events(MIXED_POINTS, grid)
+    assert tallied == SimulatorSource(sim).tally_events(MIXED_POINTS, grid)
+    assert {k: t.count for k, t in tallied.items()} == counted

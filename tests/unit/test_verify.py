@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import duckdb
 import pyarrow as pa
 import pytest
 
@@ -18,6 +20,7 @@ from naia.domain.model import (
     VerificationStatus,
     WindowGrid,
 )
+from naia.domain.ports import StoredCounts
 from naia.orchestrator import Orchestrator, OrchestratorConfig, RetryPolicy
 from naia.orchestrator.verify import source_counts, thin_read_counts
 from naia.sources.simulator import SimulatorSettings, SimulatorSource
@@ -256,3 +259,93 @@ def test_repair_runs_a_chunk_that_had_failed_too(tmp_path: Path) -> None:
     assert view.status is RequestStatus.COMPLETED and view.failed_chunks == 0
     assert view.verification is not None
     assert view.verification.status is VerificationStatus.VERIFIED
+
+
+def test_a_lost_row_and_a_doubled_row_in_one_window_are_reported_exactly(tmp_path: Path) -> None:
+    """Counts alone cancel out (60 = 60); the key fingerprint sees it, the exact second tier
+    reports the doubled row."""
+    store = DuckDbStore(tmp_path / "s.duckdb")
+    orch = orchestrator(store)
+    request_id = backfill(orch)
+    store.query(
+        "DELETE FROM point_data WHERE source_address = 'SINUSOID' AND ts = '2026-01-09 06:10:00Z'"
+    )
+    store.query(
+        "INSERT INTO point_data SELECT * FROM point_data WHERE source_address = 'SINUSOID' "
+        "AND ts = '2026-01-09 06:40:00Z'"
+    )
+    found = orch.verify(request_id)
+    got = {(m.point, m.window, m.source, m.stored, m.duplicates) for m in found.mismatches}
+    assert got == {("SINUSOID", 6, 60, 60, 1)}
+
+
+def test_a_row_moved_to_another_key_is_reported_though_counts_agree(tmp_path: Path) -> None:
+    """A lost row and a row the source does not hold (same count, no repeated key): only the
+    key fingerprint sees that the window's rows are not the source's."""
+    store = DuckDbStore(tmp_path / "s.duckdb")
+    orch = orchestrator(store)
+    request_id = backfill(orch)
+    store.query(
+        "UPDATE point_data SET ts = ts + INTERVAL 1 SECOND WHERE source_address = 'CDT158' "
+        "AND ts = '2026-01-09 12:30:00Z'"
+    )
+    found = orch.verify(request_id)
+    got = {(m.point, m.window, m.source, m.stored, m.duplicates) for m in found.mismatches}
+    assert got == {("CDT158", 12, 60, 60, 0)}
+    orch.verify(request_id, repair=True)
+    orch.run_pending()
+    view = orch.get(request_id).verification
+    assert view is not None and view.status is VerificationStatus.VERIFIED
+
+
+class CountingStore(DuckDbStore):
+    """The real store, noting which pairs were counted exactly (key aggregate)."""
+
+    exact: list[tuple[str, int]]
+    calls: list[set[int]]
+
+    def exact_counts(self, grid: WindowGrid, pairs: Collection[tuple[str, int]]) -> StoredCounts:
+        self.exact += list(pairs)
+        self.calls.append({w for _, w in pairs})
+        return super().exact_counts(grid, pairs)
+
+
+def test_only_the_windows_whose_tallies_differ_are_counted_key_by_key(tmp_path: Path) -> None:
+    store = CountingStore(tmp_path / "s.duckdb")
+    store.exact, store.calls = [], []
+    orch = orchestrator(store)
+    request_id = backfill(orch)
+    assert orch.verify(request_id).status is VerificationStatus.VERIFIED
+    assert store.exact == []  # a clean store: one linear scan, no key aggregate
+    damage(store)
+    orch.verify(request_id)
+    assert sorted(store.exact) == [("CDT158", 3), ("SINUSOID", 10)]
+    assert store.calls == [{3}, {10}]  # one window per exact count: it reads just those rows
+
+
+class OutOfMemoryOnce(DuckDbStore):
+    """The real store whose first exact count runs out of memory (as DuckDB does past ~15 M
+    keys with the points picked first, on one thread in 64 MB)."""
+
+    failed = False
+
+    def _tally_query(
+        self, sql: str, params: list[object], *, one_thread: bool = False
+    ) -> list[tuple[Any, ...]]:
+        if one_thread and not self.failed:
+            self.failed = True
+            raise duckdb.OutOfMemoryException("failed to allocate data of size 16.0 MiB")
+        return super()._tally_query(sql, params, one_thread=one_thread)
+
+
+def test_an_exact_count_out_of_memory_counts_again_picking_the_points_after(
+    tmp_path: Path,
+) -> None:
+    store = OutOfMemoryOnce(tmp_path / "s.duckdb")
+    orch = orchestrator(store)
+    request_id = backfill(orch)
+    damage(store)
+    found = orch.verify(request_id)
+    assert store.failed
+    got = {(m.point, m.window, m.source, m.stored, m.duplicates) for m in found.mismatches}
+    assert got == {("CDT158", 3, 60, 30, 0), ("SINUSOID", 10, 60, 65, 5)}

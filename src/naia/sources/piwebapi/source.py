@@ -20,10 +20,10 @@ from types import TracebackType
 import httpx
 import pyarrow as pa
 
-from naia.domain.counting import count_rows
+from naia.domain.counting import count_rows, tally_rows
 from naia.domain.errors import SourceError, UnknownPointError
 from naia.domain.model import WindowGrid
-from naia.domain.ports import PointWindowCounts
+from naia.domain.ports import PointWindowCounts, PointWindowTallies
 from naia.domain.timeparse import to_us
 from naia.kernel.groups import groups
 from naia.kernel.pump import pump
@@ -93,15 +93,23 @@ class PiWebApiSource:
         only (``selectedFields``), paged exactly as ``read`` pages, counted per window. The
         summary (``summaryType=Count``) is not used: AVEVA documents EventWeighted counts as
         closed at both ends for one interval (see docs/verify.md)."""
+        return count_rows(self._thin_read(points, grid), points, grid)
+
+    def tally_events(self, points: Sequence[str], grid: WindowGrid) -> PointWindowTallies:
+        """Count and key fingerprint per window, from the same thin read (timestamps, and seq
+        numbered across pages exactly as ``read`` numbers it)."""
+        return tally_rows(self._thin_read(points, grid), points, grid)
+
+    def _thin_read(self, points: Sequence[str], grid: WindowGrid) -> Iterator[pa.RecordBatch]:
         start_us, end_us = to_us(grid.start), to_us(grid.end)
         if not points or end_us <= start_us:
-            return {}
+            return iter(())
         streams = self._streams(points)
         tasks: list[Task] = [
             partial(read_group, self._client, self._sizer, group, start_us, end_us, thin=True)
             for group in groups(streams, self._settings.points_per_request)
         ]
-        return count_rows(fan_out(tasks, self._settings.max_concurrency), points, grid)
+        return fan_out(tasks, self._settings.max_concurrency)
 
     def close(self) -> None:
         self._client.close()

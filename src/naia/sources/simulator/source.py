@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -9,14 +10,17 @@ from datetime import datetime
 import numpy as np
 import pyarrow as pa
 
+from naia.domain.counting import tally_rows, window_edges
 from naia.domain.errors import UnknownPointError
+from naia.domain.fingerprint import EMPTY, Tally, progression_tally
 from naia.domain.model import WindowGrid
-from naia.domain.ports import PointWindowCounts
-from naia.domain.schema import BATCH_SCHEMA, TIMESTAMP_TYPE
+from naia.domain.ports import PointWindowCounts, PointWindowTallies
+from naia.domain.schema import BATCH_SCHEMA, TIMESTAMP_TYPE, seq_numbers
 from naia.domain.timeparse import to_us
 from naia.sources.simulator.block import Block, generate_block
 from naia.sources.simulator.catalogue import PointDef, find_point
 from naia.sources.simulator.generate import (
+    US_PER_S,
     Events,
     event_times,
     generate,
@@ -24,7 +28,7 @@ from naia.sources.simulator.generate import (
     regular_count,
     slot_count,
 )
-from naia.sources.simulator.settings import SimulatorSettings
+from naia.sources.simulator.settings import PointOptions, SimulatorSettings
 
 
 class SimulatorSource:
@@ -101,8 +105,60 @@ class SimulatorSource:
             total += np.bincount(index, minlength=windows)[:windows]
         return total
 
+    def tally_events(self, points: Sequence[str], grid: WindowGrid) -> PointWindowTallies:
+        """Count and key fingerprint per (point, window), without generating values: in closed
+        form for a regular point (its keys are an arithmetic progression, seq 0); for an
+        irregular one from the generator's timestamps, seq numbered as ``read`` numbers it."""
+        self.check_points(points)
+        edges = window_edges(grid)
+        tallies: dict[tuple[str, int], Tally] = {}
+        for point in points:
+            per_window = self._point_tallies(point, grid, edges)
+            tallies.update({(point, i): t for i, t in enumerate(per_window) if t.count})
+        return tallies
+
+    def _point_tallies(self, point: str, grid: WindowGrid, edges: np.ndarray) -> list[Tally]:
+        options = self._settings.options_for(point)
+        origin = int(edges[0])
+        if is_regular(options):
+            interval = int(options.interval_seconds * US_PER_S)
+            out = []
+            for a, b in itertools.pairwise(int(e) for e in edges):
+                first = -(-a // interval)
+                n = max(0, -(-b // interval) - first)
+                out.append(progression_tally(n, interval, first * interval - origin))
+            return out
+        definition = effective_definition(self._settings, _resolve(point))
+        batches = (
+            _times_batch(point, event_times(definition, options, a, b))
+            for a, b in self._blocks(options, origin, int(edges[-1]))
+        )
+        found = tally_rows(batches, [point], grid)
+        return [found.get((point, i), EMPTY) for i in range(len(edges) - 1)]
+
+    @staticmethod
+    def _blocks(options: PointOptions, start_us: int, end_us: int) -> Iterator[tuple[int, int]]:
+        slots = slot_count(options, start_us, end_us)
+        step = -(-(end_us - start_us) // max(1, -(-slots // _COUNT_BLOCK_SLOTS)))
+        for block_start in range(start_us, end_us, step):
+            yield block_start, min(block_start + step, end_us)
+
     def close(self) -> None:
         return None
+
+
+def _times_batch(point: str, ts: np.ndarray) -> pa.RecordBatch:
+    """Timestamps and seq of one point's events (values left out: for tallies)."""
+    return pa.RecordBatch.from_arrays(
+        [
+            pa.array(ts).cast(TIMESTAMP_TYPE),
+            pa.DictionaryArray.from_arrays(
+                pa.array(np.zeros(len(ts), dtype=np.int32)), pa.array([point], pa.string())
+            ),
+            pa.array(seq_numbers(ts)),
+        ],
+        names=["ts", "source_address", "seq"],
+    )
 
 
 _COUNT_BLOCK_SLOTS = 1 << 20  # timestamps counted a block at a time: memory stays ~30 MB
