@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
 
 import pyarrow as pa
 
@@ -18,6 +19,7 @@ from naia.domain.fleet import (
     Dispatch,
     FleetUnavailableError,
     Outcome,
+    Reading,
     UnitLostError,
     UnitOrder,
     outstanding,
@@ -37,6 +39,8 @@ class MemoryFleet:
         self.published: list[tuple[str, int, str]] = []  # (request, unit, fetcher)
         self.changed = threading.Condition()
         self.feeds: list[MemoryFeed] = []
+        self.readings: dict[str, Reading] = {}  # the last announcement of each fetcher
+        self.announced: list[Reading] = []  # every announcement, in order
 
     def board(self, owner: str | None = None) -> MemoryBoard:
         return MemoryBoard(self, owner or self.owner)
@@ -95,6 +99,10 @@ class MemoryBoard:
         with fleet.changed:
             return (fleet.dispatches.get(request_id), fleet.checkpoints(request_id),
                     dict(fleet.outcomes.get(request_id, {})))  # fmt: skip
+
+    def readings(self) -> dict[str, Reading]:
+        with self.fleet.changed:
+            return dict(self.fleet.readings)
 
     def wait(self, timeout: float) -> None:
         with self.fleet.changed:
@@ -160,6 +168,16 @@ class MemoryFeed:
 
     def share(self) -> float:
         return 1.0 / max(1, len(self.fleet.feeds))
+
+    def announce(self, order: UnitOrder | None) -> None:
+        at = datetime.now(UTC)
+        if order is None:
+            reading = Reading(self.name, None, None, at)
+        else:
+            reading = Reading(self.name, order.unit.request_id, order.unit.index, at)
+        with self.fleet.changed:
+            self.fleet.readings[self.name] = reading
+            self.fleet.announced.append(reading)
 
     def close(self) -> None:
         pass

@@ -1,5 +1,6 @@
 """The dashboard's fleet panel in headless chromium: an API in fleet mode on the real Kafka,
-two `naia fetch` processes; the panel shows which fetcher settled how many units, at what rate."""
+two `naia fetch` processes; the panel shows which fetcher reads which unit now, and how many
+units each settled, at what rate."""
 
 from __future__ import annotations
 
@@ -91,6 +92,10 @@ def test_the_fleet_panel_shows_each_fetcher_its_units_and_rate(
             page.wait_for_function(  # refreshed every second while the request runs
                 f"/^{UNITS} units dispatched/.test("
                 "document.getElementById('fleet-summary').textContent)"
+            )
+            page.wait_for_function(  # a fetcher's unit in hand, as it announced it
+                "[...document.querySelectorAll('#fleet-body .fleet-now')]"
+                ".some((cell) => /^unit \\d+ since \\d\\d:\\d\\d:\\d\\d$/.test(cell.textContent))"
             )
             done = page.locator(
                 f"#requests-body tr[data-id='{request_id}'][data-status='Completed']"

@@ -75,6 +75,13 @@ def fleet(
         yield s, url
 
 
+def reading_now(url: str, request_id: str) -> dict[str, int]:
+    """Fetcher → the unit of the request it reads now, as GET …/fleet shows it."""
+    answer = httpx.get(f"{url}/api/backfill/request/{request_id}/fleet", timeout=30)
+    fetchers = answer.json()["data"]["fetchers"]
+    return {f["fetcher"]: f["currentUnit"] for f in fetchers if f["currentUnit"] is not None}
+
+
 def assert_exact(s: FleetSlice, url: str, request_id: str, expected: int = EXPECTED) -> None:
     """Completed, published exactly once on Kafka, stored exactly once, sums = Simulator's."""
     wait_for(lambda: request(url, request_id)["status"] == "Completed", 180, "Completed")
@@ -91,6 +98,7 @@ def test_a_request_spread_over_three_fetchers(tmp_path: Path) -> None:
     with fleet(tmp_path, "pd_fleet3", ["a", "b", "c"], **SLOW) as (s, url):
         began = time.monotonic()
         request_id = start(url, BODY)
+        wait_for(lambda: len(reading_now(url, request_id)) >= 2, 60, "two fetchers reading")
         wait_for(lambda: request(url, request_id)["status"] == "Completed", 180, "Completed")
         took = time.monotonic() - began
         assert_exact(s, url, request_id)

@@ -237,6 +237,7 @@ def test_the_fleet_panel_is_fed_by_the_fleet_endpoint(client: TestClient) -> Non
         assert f'id="{element}"' in html, element
     script = client.get("/static/dashboard.js").text
     assert "/fleet`" in script and "renderFleet" in script
+    assert "fleet-now" in script and "currentUnit" in script  # the unit each fetcher reads now
     # without a fleet the page stops asking once it saw this 404 (the script matches its text)
     request_id = client.post("/api/backfill/start", json=TEST1).json()["data"]["requestId"]
     response = client.get(f"/api/backfill/request/{request_id}/fleet")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -299,6 +300,61 @@ def test_the_fleet_view_shows_which_fetcher_published_what(tmp_path: Path) -> No
             assert response.status_code == 404 and "no fleet" in response.json()["error"]
     finally:
         embedded.close()
+
+
+class GatedSource(FlakySource):
+    """Holds each read until ``release`` is set; ``entered`` is set once a read waits."""
+
+    def __init__(self) -> None:
+        super().__init__(SimulatorSource())
+        self.entered, self.release = threading.Event(), threading.Event()
+
+    def read(
+        self, points: Sequence[str], start: datetime, end: datetime
+    ) -> Iterator[pa.RecordBatch]:
+        self.entered.set()
+        assert self.release.wait(30), "the test never released the read"
+        yield from super().read(points, start, end)
+
+
+def test_the_fleet_view_shows_the_unit_each_fetcher_reads_now(tmp_path: Path) -> None:
+    """A fetcher announces the unit it takes (and that it is idle) outside the transactions;
+    the view shows the unit while it is outstanding, never a unit settled since."""
+    from fastapi.testclient import TestClient
+
+    from naia.api.app import create_app
+    from naia.app.settings import load_settings
+    from naia.app.wiring import Runtime, SourceCatalog
+
+    gate = GatedSource()
+    f = Fleet(gate, fetchers=1)
+    try:
+        request_id = f.orch.submit(spec()).request_id
+        wait_for(lambda: f.orch.fleet_view(request_id).dispatched == 24, 30, "dispatch")
+        reader = threading.Thread(target=f.fetchers[0].step)
+        reader.start()
+        assert gate.entered.wait(30)
+        [now] = f.orch.fleet_view(request_id).fetchers
+        assert (now.fetcher, now.current_unit, now.units) == ("f0", 0, 0)
+        assert now.since is not None
+        settings = load_settings(store={"path": tmp_path / "api.duckdb"})
+        runtime = Runtime(settings, f.orch, SourceCatalog(settings))  # type: ignore[arg-type]
+        with TestClient(create_app(runtime, start_worker=False)) as client:
+            body = client.get(f"/api/backfill/request/{request_id}/fleet").json()["data"]
+        [fetcher] = body["fetchers"]
+        assert fetcher["currentUnit"] == 0 and fetcher["readingSince"].endswith("Z")
+        gate.release.set()
+        reader.join(30)
+        f.until(request_id, RequestStatus.COMPLETED)
+        [after] = f.orch.fleet_view(request_id).fetchers
+        assert after.current_unit is None and after.units == 24  # unit 23's announcement: settled
+        assert f.fetchers[0].step() is False  # nothing left: the fetcher says it is idle
+        assert f.fleet.readings["f0"].unit_index is None
+        announced = [r.unit_index for r in f.fleet.announced]
+        assert announced == [*range(24), None]  # once per unit taken, once going idle
+    finally:
+        gate.release.set()
+        f.close()
 
 
 def test_kafka_failing_past_the_retries_gives_the_unit_back_instead_of_failing_it() -> None:

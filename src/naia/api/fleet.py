@@ -9,13 +9,14 @@ from pydantic import BaseModel, ConfigDict
 from naia.api.schemas import Ok, error_responses
 from naia.app.wiring import Runtime
 from naia.domain.errors import NotFoundError
+from naia.domain.timeparse import format_timestamp
 from naia.orchestrator.fleet import FleetOrchestrator, FleetView
 
 NOT_FLEET = "this API runs no fleet (orchestrator.fetchers = inprocess)"
 
 
 class FetcherBody(BaseModel):
-    """What one fetcher published for the request."""
+    """What one fetcher published for the request, and the unit of it that it reads now."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -24,6 +25,8 @@ class FetcherBody(BaseModel):
     values: int
     seconds: float
     valuesPerSecond: float | None  # noqa: N815
+    currentUnit: int | None = None  # noqa: N815
+    readingSince: str | None = None  # noqa: N815
 
 
 class FleetBody(BaseModel):
@@ -53,6 +56,8 @@ def fleet_body(view: FleetView) -> FleetBody:
                 values=f.values,
                 seconds=round(f.seconds, 3),
                 valuesPerSecond=round(f.values / f.seconds, 1) if f.seconds > 0 else None,
+                currentUnit=f.current_unit,
+                readingSince=format_timestamp(f.since) if f.since else None,
             )
             for f in view.fetchers
         ],
@@ -69,9 +74,9 @@ def fleet_router(runtime: Runtime) -> APIRouter:
         responses=error_responses(404, 413),
     )
     def fleet(requestId: str) -> JSONResponse:  # noqa: N803
-        """Fleet mode: owner, run, units dispatched and outstanding, and what each fetcher
-        published (units, values, seconds, values/s). 404 for an unknown request, or when this
-        API reads PI itself."""
+        """Fleet mode: owner, run, units dispatched and outstanding, what each fetcher
+        published (units, values, seconds, values/s) and the unit it reads now. 404 for an
+        unknown request, or when this API reads PI itself."""
         orch = runtime.orchestrator
         if not isinstance(orch, FleetOrchestrator):
             raise NotFoundError(NOT_FLEET)

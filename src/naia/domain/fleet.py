@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 import pyarrow as pa
@@ -54,6 +55,17 @@ class Outcome:
 
 
 DONE, FAILED, SKIPPED = "done", "failed", "skipped"
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What a fetcher reads now, as it last announced it: a unit of a request since ``since``,
+    or nothing (``request_id`` and ``unit_index`` None) since then."""
+
+    fetcher: str
+    request_id: str | None
+    unit_index: int | None
+    since: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +124,11 @@ class UnitFeed(Protocol):
         """This fetcher's share of the fleet's budget (0..1), recomputed on each rebalance."""
         ...
 
+    def announce(self, order: UnitOrder | None) -> None:
+        """Tell the fleet what this fetcher reads now (None: nothing), for the views; outside
+        any transaction, best effort: never raises."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -146,6 +163,10 @@ class FleetBoard(Protocol):
     def progress(
         self, request_id: str
     ) -> tuple[Dispatch | None, dict[int, ChunkCheckpoint], dict[int, Outcome]]: ...
+
+    def readings(self) -> dict[str, Reading]:
+        """Each fetcher's last announcement (``UnitFeed.announce``), by fetcher id."""
+        ...
 
     def wait(self, timeout: float) -> None:
         """Return when new checkpoints or outcomes arrived, or after ``timeout``."""

@@ -107,6 +107,7 @@ class Fetcher:
         self._limiter = TokenBucket(0.0, clock, sleep)
         self._open: dict[ConnectorType, Source] = {}
         self._stop = threading.Event()
+        self._reading = False  # what the fleet was last told: a unit in hand, or nothing
         self.units_done = 0
 
     def run(self, stop: threading.Event | None = None) -> None:
@@ -135,7 +136,12 @@ class Fetcher:
             log.info("units readable again")
             self._unreadable = False
         if order is None:
+            if self._reading:  # idle now: the views stop showing the last unit
+                self._feed.announce(None)
+                self._reading = False
             return False
+        self._feed.announce(order)
+        self._reading = True
         self._handle(order)
         return True
 

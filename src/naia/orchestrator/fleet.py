@@ -14,10 +14,20 @@ import logging
 import random
 import threading
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from naia.domain.errors import TerminalError, TransientError
-from naia.domain.fleet import DONE, FAILED, SKIPPED, Dispatch, FleetBoard, Outcome, outstanding
+from naia.domain.fleet import (
+    DONE,
+    FAILED,
+    SKIPPED,
+    Dispatch,
+    FleetBoard,
+    Outcome,
+    Reading,
+    outstanding,
+)
 from naia.domain.model import ChunkCheckpoint
 from naia.domain.ports import ChunkWriter, SourceProvider, StateStore
 from naia.kernel.backoff import Backoff
@@ -35,6 +45,8 @@ class FetcherShare:
     units: int
     values: int
     seconds: float
+    current_unit: int | None = None  # the unit of this request it reads now
+    since: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,15 +91,20 @@ class FleetOrchestrator(Orchestrator):
         for outcome in outcomes.values():
             if outcome.kind == DONE:
                 by.setdefault(outcome.fetcher, []).append(outcome)
+        left = outstanding(dispatch, done, outcomes)
+        now = {  # a unit settled since (by whoever) is not read any more: a stale announcement
+            name: r
+            for name, r in self._board.readings().items()
+            if r.request_id == request_id and r.unit_index in left
+        }
         shares = tuple(
-            FetcherShare(name, len(os), sum(o.values for o in os), sum(o.seconds for o in os))
-            for name, os in sorted(by.items())
+            _share(name, by.get(name, []), now.get(name)) for name in sorted({*by, *now})
         )
         return FleetView(
             owner=dispatch.owner if dispatch else None,
             run=dispatch.last_run if dispatch else 0,
             dispatched=len(dispatch.runs) if dispatch else 0,
-            outstanding=len(outstanding(dispatch, done, outcomes)),
+            outstanding=len(left),
             skipped=sum(1 for o in outcomes.values() if o.kind == SKIPPED),
             fetchers=shares,
         )
@@ -181,6 +198,17 @@ class FleetOrchestrator(Orchestrator):
                     failed.append((index, outcome.error or "failed"))
         for index, error in failed:
             self._fail_chunk(entry, entry.plan.chunk(index), FetcherError(error))
+
+
+def _share(name: str, done: list[Outcome], reading: Reading | None) -> FetcherShare:
+    return FetcherShare(
+        name,
+        len(done),
+        sum(o.values for o in done),
+        sum(o.seconds for o in done),
+        reading.unit_index if reading else None,
+        reading.since if reading else None,
+    )
 
 
 class FetcherError(TerminalError):

@@ -503,8 +503,14 @@
       .map((f) => `<tr data-fetcher="${esc(f.fetcher)}"><td class="fleet-id">${esc(f.fetcher)}</td>`
         + `<td class="num fleet-units">${fmtInt(f.units)}</td><td class="num fleet-values">${fmtInt(f.values)}</td>`
         + `<td class="num fleet-seconds">${f.seconds.toFixed(1)}</td>`
-        + `<td class="num fleet-rate">${f.valuesPerSecond == null ? "–" : fmtInt(f.valuesPerSecond)}</td></tr>`)
+        + `<td class="num fleet-rate">${f.valuesPerSecond == null ? "–" : fmtInt(f.valuesPerSecond)}</td>`
+        + `<td class="fleet-now">${fmtReading(f)}</td></tr>`)
       .join("");
+  }
+
+  function fmtReading(f) {
+    if (f.currentUnit == null) return "–";
+    return `unit ${f.currentUnit} since ${utcParts(f.readingSince).time}`;
   }
 
   function statusChanged(previous, req) {

@@ -31,6 +31,7 @@ from naia.domain.fleet import (
     FetcherFencedError,
     FleetUnavailableError,
     Outcome,
+    Reading,
     UnitLostError,
     UnitOrder,
 )
@@ -43,12 +44,15 @@ from naia.transports.kafka.settings import KafkaSettings
 from naia.transports.kafka.units import (
     decode_dispatch,
     decode_outcome,
+    decode_reading,
     decode_unit,
     dispatch_key,
     encode_dispatch,
     encode_outcome,
+    encode_reading,
     encode_unit,
     outcome_key,
+    reading_key,
     unit_key,
 )
 
@@ -172,6 +176,13 @@ class KafkaUnitFeed:
         self._consumer.subscribe(
             [settings.units_topic], on_assign=self._on_assign, on_revoke=self._on_revoke
         )
+        self._announcer = Producer(  # plain: an announcement is no part of a unit's transaction
+            {
+                "bootstrap.servers": settings.bootstrap_servers,
+                "linger.ms": 0,
+                "message.timeout.ms": 10_000,
+            }
+        )
 
     @property
     def fetcher_id(self) -> str:
@@ -211,6 +222,18 @@ class KafkaUnitFeed:
             self._lease = (order, *_where(message))
             return order
         return None
+
+    def announce(self, order: UnitOrder | None) -> None:
+        if order is None:
+            reading = Reading(self._id, None, None, _now())
+        else:
+            reading = Reading(self._id, order.unit.request_id, order.unit.index, _now())
+        try:
+            self._announcer.produce(self._settings.fleet_topic, key=reading_key(self._id),
+                                    value=encode_reading(reading))  # fmt: skip
+            self._announcer.poll(0)
+        except (KafkaException, BufferError) as exc:  # the views miss one announcement
+            log.debug("fetcher %s: announcement not sent: %s", self._id, exc)
 
     def _offsets(self, order: UnitOrder) -> list[TopicPartition]:
         lease = self._lease
@@ -301,6 +324,7 @@ class KafkaUnitFeed:
             self._consumer.close()  # leaves the group: its partitions go to the others at once
         finally:
             self._writer.close()
+            self._announcer.flush(2)
 
 
 def _where(message: Message) -> tuple[str, int, int]:
@@ -429,6 +453,7 @@ class KafkaFleetBoard:
         self._dispatches: dict[str, Dispatch] = {}
         self._checkpoints: dict[str, dict[int, ChunkCheckpoint]] = {}
         self._outcomes: dict[str, dict[int, Outcome]] = {}
+        self._readings: dict[str, Reading] = {}
         self._tail = _Tail(settings, [settings.fleet_topic, settings.checkpoints_topic],
                            self._apply, "naia-fleet-tail")  # fmt: skip
 
@@ -450,6 +475,10 @@ class KafkaFleetBoard:
                 request_id, outcome = decode_outcome(value)
                 with self._lock:
                     self._outcomes.setdefault(request_id, {})[outcome.unit_index] = outcome
+            elif key.startswith(b"reading:"):
+                reading = decode_reading(value)
+                with self._lock:
+                    self._readings[reading.fetcher] = reading
         except (msgspec.DecodeError, ValueError) as exc:
             log.warning("unreadable record %r on %s: %s", key, topic, exc)
 
@@ -470,6 +499,10 @@ class KafkaFleetBoard:
                 dict(self._checkpoints.get(request_id, {})),
                 dict(self._outcomes.get(request_id, {})),
             )
+
+    def readings(self) -> dict[str, Reading]:
+        with self._lock:
+            return dict(self._readings)
 
     def wait(self, timeout: float) -> None:
         self._tail.wait(timeout)

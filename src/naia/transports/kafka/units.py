@@ -3,7 +3,8 @@
 - ``naia.backfill.units`` (partitioned, key ``requestId:unitIndex``): one work unit each.
 - ``naia.backfill.fleet`` (compacted, one partition): key ``dispatch:<requestId>`` → the units
   handed out so far and the run each went out in; key ``outcome:<requestId>:<unitIndex>`` → how
-  a fetcher settled the unit (done, failed, skipped).
+  a fetcher settled the unit (done, failed, skipped); key ``reading:<fetcherId>`` → what the
+  fetcher reads now (announced outside the transactions, for the views only).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from datetime import datetime
 import msgspec
 
 from naia.domain.errors import DecodeError
-from naia.domain.fleet import Dispatch, Outcome, UnitOrder
+from naia.domain.fleet import Dispatch, Outcome, Reading, UnitOrder
 from naia.domain.model import Chunk, ConnectorType
 
 UNIT_CONTENT_TYPE = b"application/vnd.naia.unit+json"
@@ -50,6 +51,13 @@ class OutcomeJson(msgspec.Struct, frozen=True, omit_defaults=True):
     seconds: float = 0.0
 
 
+class ReadingJson(msgspec.Struct, frozen=True):
+    fetcher: str
+    request_id: str | None
+    index: int | None
+    at: datetime
+
+
 def unit_key(request_id: str, index: int) -> bytes:
     return f"{request_id}:{index}".encode()
 
@@ -60,6 +68,20 @@ def dispatch_key(request_id: str) -> bytes:
 
 def outcome_key(request_id: str, index: int) -> bytes:
     return f"outcome:{request_id}:{index}".encode()
+
+
+def reading_key(fetcher: str) -> bytes:
+    return f"reading:{fetcher}".encode()
+
+
+def encode_reading(reading: Reading) -> bytes:
+    r = reading
+    return msgspec.json.encode(ReadingJson(r.fetcher, r.request_id, r.unit_index, r.since))
+
+
+def decode_reading(payload: bytes) -> Reading:
+    b = msgspec.json.decode(payload, type=ReadingJson)
+    return Reading(b.fetcher, b.request_id, b.index, b.at)
 
 
 def encode_unit(order: UnitOrder) -> bytes:
