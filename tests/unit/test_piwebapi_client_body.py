@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import tracemalloc
 from collections.abc import Iterator
 
@@ -54,3 +55,23 @@ def test_a_body_a_decoder_keeps_is_not_overwritten_by_the_next_request() -> None
     client.close()
     assert second[:2] == b"\x02\x02" and len(second) == BODY
     assert bytes(kept[-2:]) == b"\x01\x01" and len(kept) == BODY
+
+
+def test_a_compressed_body_is_decoded_and_a_plain_one_read_as_sent() -> None:
+    plain = b'{"Items":[' + b"1," * 100_000 + b"2]}"
+    served: list[bytes] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/gz"):
+            served.append(gzip.compress(plain))
+            return httpx.Response(200, content=served[-1], headers={"Content-Encoding": "gzip"})
+        return httpx.Response(200, content=plain, headers={"Content-Encoding": "identity"})
+
+    settings = PiWebApiSettings(base_url="http://127.0.0.1:9/piwebapi", data_archive="PI")
+    client = PiWebApiClient(settings, transport=httpx.MockTransport(handler))
+    try:
+        assert client.get("/gz", [], bytes) == plain
+        assert len(served[0]) < len(plain) // 10  # it did travel compressed
+        assert client.get("/plain", [], bytes) == plain
+    finally:
+        client.close()
