@@ -64,19 +64,37 @@ def point_batch(
     pyarrow imports pandas on its first ``pa.array(ndarray)`` (~0.3 CPU s, more than a whole
     page's decode), and the numbers need no conversion. NaN values become nulls."""
     n = ts_us.shape[0]
-    if state is None:
-        state_arr = pa.nulls(n, type=pa.string())
-    elif isinstance(state, pa.Array):
-        state_arr = state
-    else:
-        state_arr = pa.array(state, type=pa.string())
+    if state is not None and not isinstance(state, pa.Array):
+        state = pa.array(state, type=pa.string())
+    return points_batch(
+        [point], [n], ts_us, value, state, good, seq_numbers(ts_us) if seq is None else seq,
+        questionable, substituted, annotated,
+    )  # fmt: skip
+
+
+def points_batch(
+    points: Sequence[str],
+    counts: Sequence[int],
+    ts_us: I64,
+    value: npt.NDArray[np.float64],
+    state: pa.Array | None,
+    good: npt.NDArray[np.bool_],
+    seq: npt.NDArray[np.int16],
+    questionable: npt.NDArray[np.bool_] | None = None,
+    substituted: npt.NDArray[np.bool_] | None = None,
+    annotated: npt.NDArray[np.bool_] | None = None,
+) -> pa.RecordBatch:
+    """One batch of several points' rows, ``counts[i]`` rows of ``points[i]`` after each other
+    (the columns already concatenated): one Arrow build where a batch a point and their
+    concatenation cost a few pyarrow calls a point and a copy of every row."""
+    n = ts_us.shape[0]
     return pa.RecordBatch.from_arrays(
         [
             _fixed(TIMESTAMP_TYPE, ts_us, np.int64),
-            _names(point, n),
-            _fixed(pa.int16(), seq_numbers(ts_us) if seq is None else seq, np.int16),
+            _names(points, counts, n),
+            _fixed(pa.int16(), seq, np.int16),
             _floats(value),
-            state_arr,
+            pa.nulls(n, type=pa.string()) if state is None else state,
             _bools(good, n),
             _bools(questionable, n),
             _bools(substituted, n),
@@ -112,12 +130,18 @@ def _bools(values: npt.ArrayLike | None, n: int) -> pa.Array:
     return pa.Array.from_buffers(pa.bool_(), n, [None, pa.py_buffer(bits)])
 
 
-def _names(point: str, n: int) -> pa.Array:
-    """``source_address``: one dictionary entry, every index 0."""
-    indices = pa.Array.from_buffers(pa.int32(), n, [None, pa.py_buffer(np.zeros(n, np.int32))])
-    text = point.encode()
-    offsets = pa.py_buffer(np.array([0, len(text)], dtype=np.int32))
-    dictionary = pa.Array.from_buffers(pa.string(), 1, [None, offsets, pa.py_buffer(text)])
+def _names(points: Sequence[str], counts: Sequence[int], n: int) -> pa.Array:
+    """``source_address``: one dictionary entry a point, ``counts[i]`` indices ``i``."""
+    if len(points) == 1:
+        index = np.zeros(n, np.int32)
+    else:
+        index = np.repeat(np.arange(len(points), dtype=np.int32), counts)
+    indices = pa.Array.from_buffers(pa.int32(), n, [None, pa.py_buffer(index)])
+    texts = [p.encode() for p in points]
+    offsets = np.zeros(len(texts) + 1, dtype=np.int32)
+    np.cumsum([len(t) for t in texts], out=offsets[1:])
+    data = pa.py_buffer(b"".join(texts))
+    dictionary = pa.Array.from_buffers(pa.string(), len(texts), [None, pa.py_buffer(offsets), data])
     return pa.DictionaryArray.from_arrays(indices, dictionary)
 
 
