@@ -139,6 +139,7 @@ def evaluate(report: Report) -> None:
                 None if ratio is None else ratio >= goal,
             )
         )
+    _fleet_target(report)
     afsdk = next((c for c in report.comparisons if c["id"] == "afsdk-per-value"), None)
     if afsdk is not None:
         rate, ratio = afsdk.get("ours"), afsdk.get("ratio")
@@ -192,6 +193,24 @@ def evaluate(report: Report) -> None:
                 1.7 <= ratio <= 2.3,
             )
         )
+
+
+FLEET_RATIO = 1.8  # issue 17 (b): values/s of 2 fetchers against 1, PI the bottleneck
+
+
+def _fleet_target(report: Report) -> None:
+    c = next((c for c in report.comparisons if c["id"] == "fleet"), None)
+    ratio = c.get("ratio") if c else None
+    report.targets.append(
+        _target(
+            "Fleet: 2 × naia fetch vs 1 against a slowed PI Web API (emulator)",
+            f"≥ {FLEET_RATIO:.1f}× the values/s of one",
+            f"{ratio:.2f}× ({c['ours'] / 1e3:.0f} k vs {c['theirs'] / 1e3:.0f} k values/s)"
+            if c and ratio
+            else "not measured",
+            None if ratio is None else ratio >= FLEET_RATIO,
+        )
+    )
 
 
 def _tenfold_target(report: Report) -> None:

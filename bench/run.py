@@ -3,7 +3,8 @@
 Run from the repository root (scripts/bench.sh does): ``.venv/bin/python -m bench.run``.
 ``BENCH_QUICK=1`` (or ``--quick``) runs one short run of each, for CI-sized checks, and writes
 ``bench/results/quick-*.json`` without touching docs/performance.md. ``--only s1,s3`` picks
-sections (s1, rss, scale, s2, e2e, fetch, s4, s3, ingest, qdb, profile, afsdk); e2e runs s2 too.
+sections (s1, rss, scale, s2, e2e, fetch, fleet, s4, s3, ingest, qdb, profile, afsdk); e2e runs s2
+too.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from types import FrameType
 from bench import (
     connect,
     datasets,
+    fleet,
     infra,
     jfr,
     machine,
@@ -40,12 +42,12 @@ from bench.report import Report, Scenario
 from bench.scenarios import Run
 
 ROOT = Path(__file__).resolve().parents[1]
-PEERS_BIN = ROOT / "var" / "bench" / "peers-venv" / "bin"
+PEERS_BIN = ROOT / "var" / "compat" / "bench-peers" / "bin"  # scripts/bench.sh builds it
 PEERS_PYTHON = PEERS_BIN / "python"
 PAGE = 10_000  # maxCount per request for both PI Web API readers
 SECTIONS = (
-    "s1", "rss", "scale", "s2", "e2e", "fetch", "s4", "s3", "ingest", "qdb", "profile", "afsdk",
-    "verify",
+    "s1", "rss", "scale", "s2", "e2e", "fetch", "fleet", "s4", "s3", "ingest", "qdb", "profile",
+    "afsdk", "verify",
 )  # fmt: skip
 YEAR = (datasets.day("2023-01-01"), datasets.day("2024-01-01"))
 
@@ -91,6 +93,12 @@ class Plan:
     @property
     def fetch(self) -> tuple[int, tuple[datetime, datetime]]:
         return (5, self.span(7)) if self.quick else (10, self.span(30))
+
+    @property
+    def fleet(self) -> tuple[int, tuple[datetime, datetime], str]:
+        """Issue 17 (b): (points, range, chunk); 2-hour chunks give many short units, so the
+        hash split of units over the fetchers' partitions stays near even."""
+        return (10, self.span(2), "02:00:00") if self.quick else (40, self.span(30), "02:00:00")
 
     @property
     def ingest(self) -> tuple[int, tuple[datetime, datetime]]:
@@ -283,7 +291,7 @@ class Bench:
         scenario 2's data (warm pages, like ours), compared with scenario 2's `naia backfill`."""
         if not PEERS_PYTHON.exists():
             self.rep.problems.append(
-                "e2e peer: var/bench/peers-venv missing (run scripts/bench.sh)"
+                "e2e peer: var/compat/bench-peers missing (run scripts/bench.sh)"
             )
             return
         self.log("e2e warm-up: the published client (fills the emulator's cache with its pages)")
@@ -342,7 +350,7 @@ class Bench:
     def fetch(self) -> None:
         if not PEERS_PYTHON.exists():
             self.rep.problems.append(
-                "fetch peer: var/bench/peers-venv missing (run scripts/bench.sh)"
+                "fetch peer: var/compat/bench-peers missing (run scripts/bench.sh)"
             )
             return
         n, span = self.plan.fetch
@@ -390,6 +398,45 @@ class Bench:
             ours,
             peer,
             "osisoft-pidevclub-piwebapi 1.1.5 (1 thread, per-stream paging)",
+        )
+
+    def fleet(self) -> None:
+        """(b) 1 vs 2 `naia fetch` against an emulator slowed to a real PI Web API."""
+        n, span, chunk = self.plan.fleet
+        names = datasets.points(n)
+        expected = datasets.expected_count(names, *span, realistic=True)
+        slowed = (
+            f"emulator latency {fleet.LATENCY_MS} ms, {fleet.VALUES_PER_S:,} values/s a response"
+        )
+        found: list[Scenario] = []
+        with scenarios.emulator("fleet", env=fleet.emulator_env()) as emulator:
+            self.log("fleet warm-up: one unmeasured pass fills the emulator's page cache")
+            fleet.run("fleet-warm", 2, emulator, names, span, chunk, expected, 900)
+            for k in (1, 2):
+                s = Scenario(
+                    f"fleet-{k}",
+                    f"Fleet: {k} × naia fetch, PIWebApi (slowed emulator) → Kafka → QuestDB, "
+                    f"{_label(n, span)}, {chunk} chunks",
+                    f"NAIA_ORCHESTRATOR__FETCHERS=fleet naia api + naia ingest + {k} × naia "
+                    "fetch; POST …/start; until GET …/fleet outstandingUnits = 0",
+                    expected,
+                )
+                s.notes.append(slowed + "; pages cached after warm-up")
+
+                def once(i: int, k: int = k) -> Run:
+                    return fleet.run(
+                        f"fleet-{k}-{i}", k, emulator, names, span, chunk, expected, 900
+                    )
+
+                self.measure(s, self.plan.runs, once)
+                found.append(s)
+        self.compare(
+            "fleet",
+            "Fleet: 2 fetchers vs 1 against a slowed PI Web API",
+            f"{_label(n, span)}, {chunk} chunks, {slowed}",
+            found[1],
+            found[0],
+            "1 × naia fetch",
         )
 
     def ingest(self) -> None:
@@ -513,7 +560,7 @@ class Bench:
     def profile(self) -> None:
         exe = profiles.py_spy(PEERS_BIN)
         if exe is None:
-            self.rep.problems.append("profiles: py-spy missing in var/bench/peers-venv")
+            self.rep.problems.append("profiles: py-spy missing in var/compat/bench-peers")
             return
         n, span = self.plan.profile
         names = datasets.points(n)
@@ -667,6 +714,7 @@ def main(argv: list[str] | None = None) -> int:
         ("scale", bench.scale),
         ("s2/s4/e2e", lambda: bench.s2_s4("s2" in wanted, "s4" in wanted, "e2e" in wanted)),
         ("fetch", bench.fetch),
+        ("fleet", bench.fleet),
         ("s3", bench.s3),
         ("ingest", bench.ingest),
         ("qdb", bench.qdb),

@@ -183,8 +183,9 @@ def emulator_argv() -> list[str]:
 
 
 @contextlib.contextmanager
-def emulator(tag: str) -> Iterator[tuple[str, Proc]]:
-    """A PI Web API emulator process on a free loopback port: (base URL, process)."""
+def emulator(tag: str, env: dict[str, str] | None = None) -> Iterator[tuple[str, Proc]]:
+    """A PI Web API emulator process on a free loopback port: (base URL, process); ``env``
+    adds emulator settings (``NAIA_EMULATOR__…``)."""
     port = infra.free_port()
     argv = [
         *emulator_argv(),
@@ -195,8 +196,8 @@ def emulator(tag: str) -> Iterator[tuple[str, Proc]]:
         "--log-level",
         "warning",
     ]
-    env = {"NAIA_EMULATOR__CACHE_BYTES": str(EMULATOR_CACHE_BYTES)}
-    proc = start("emulator", argv, WORK / f"{tag}-emulator.log", env)
+    settings = {"NAIA_EMULATOR__CACHE_BYTES": str(EMULATOR_CACHE_BYTES), **(env or {})}
+    proc = start("emulator", argv, WORK / f"{tag}-emulator.log", settings)
     url = f"http://127.0.0.1:{port}/piwebapi"
 
     def up() -> bool:

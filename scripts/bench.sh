@@ -5,28 +5,21 @@
 #                                   # bench/results/latest.json + a timestamped copy, and the
 #                                   # table in docs/performance.md regenerated
 #   BENCH_QUICK=1 make bench        # ~1.5 min, one short run of each; bench/results/quick-*
-#   BENCH_ONLY=s1,s3 make bench     # some sections (docs untouched): s1 rss scale s2 e2e fetch s4
+#   BENCH_ONLY=s1,s3 make bench     # some sections (docs untouched): s1 rss scale s2 e2e fetch fleet s4
 #                                   # s3 ingest qdb profile afsdk (AF SDK decode on Mono, the
 #                                   # stand-in that `make bench` compiles); e2e runs s2 too
 #   BENCH_ONLY=emulator make bench  # only the emulator's serving rate (bench/emulator_serving.py)
 #   NAIA_KEEP_SERVICES=1            # leave Kafka/QuestDB/Redis running if this script started them
 #
-# Installs what the peers need into var/bench/peers-venv (pinned below), starts the services with
+# Installs what the peers need into var/compat/bench-peers (pins in bench/peers-constraints.txt;
+# never into NAIA's venv: the peers run there as subprocesses), starts the services with
 # `naia services up` when they are not running, and stops every process it started on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
-PEERS=var/bench/peers-venv
-# The published PI Web API client (fetch peer) and py-spy (profiles), outside NAIA's venv.
-# requests-kerberos is installed without its Kerberos extra (it would need krb5-config to build);
-# the peer uses Basic auth, so the import is all the client needs from it.
-PEER_PINS=(
-  osisoft.pidevclub.piwebapi==1.1.5 requests-kerberos==0.15.0 py-spy==0.4.3
-  six==1.17.0 flatdict==4.1.0 requests==2.34.2 requests_ntlm==1.3.0 pyspnego==0.12.4
-  pandas==3.1.1 numpy==2.4.6 python-dateutil==4.0.0 tzdata==2026.6 urllib3==2.8.0
-  certifi==2026.10.19.post1 charset-normalizer==3.5.3 idna==3.20 cryptography==50.0.2
-  cffi==2.1.1 pycparser==3.12
-)
+PEERS=var/compat/bench-peers
+PINS=bench/peers-constraints.txt
+mapfile -t PEER_PINS < <(grep -Ev '^[[:space:]]*(#|$)' "$PINS")
 STAMP="$PEERS/.bench-pins"
 
 log() { printf '[bench.sh %s] %s\n' "$(date +%H:%M:%S)" "$*"; }

@@ -23,7 +23,6 @@ from naia.sinks.questdb.client import execute
 from naia.sinks.questdb.settings import QuestDbSettings
 from naia.transports.kafka.lag import KafkaLagProbe
 from naia.transports.kafka.settings import KafkaSettings
-from tests.integration.private_services import up_with_retries
 
 PORT_SHIFT = int(os.environ.get("NAIA_CHAOS_PORT_SHIFT", "0"))
 """Moves every port below by this much (-3000: 29xxx), for a machine where 32xxx is taken."""
@@ -179,9 +178,9 @@ class Cluster:
         return self.manager.services[name].running_pid()
 
     def restart_service(self, name: str) -> None:
-        """The supervisor's restart of a service this harness killed (tried again when a
-        Kafka killed with -9 refuses to start before its old registration expires)."""
-        up_with_retries(self.manager, self.work / "services", (name,))
+        """The supervisor's restart of a service this harness killed (a Kafka killed with -9
+        that is refused before its old registration expires is tried again by the manager)."""
+        self.manager.up([name])
 
     # -- probes --------------------------------------------------------------------------------
 

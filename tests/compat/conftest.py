@@ -19,6 +19,9 @@ CLIENTS = {  # venv name → what to install (versions come from constraints.txt
     # kukur's piwebapi extra without requests-kerberos (Basic/anonymous); numpy: kukur imports it
     # (its simulator source) without declaring it
     "kukur": ["kukur", "requests", "numpy"],
+    # the OSIsoft PI Developers Club client (osisoft.pidevclub.piwebapi) with NTLM instead of
+    # Kerberos, so that it installs from wheels
+    "osipiconnect": ["osipiconnect"],
 }
 
 

@@ -9,7 +9,7 @@ runs a driver script there (``drivers/``); what it read is compared here with th
   dictionaries from the enumeration sets), metadata, data over a range paged by
   MaxReturnedItemsPerCall (float and digital points).
 
-Summary is not driven yet: the emulator does not advertise it until it serves every summaryType.
+Summaries are driven by osipiconnect (``test_osipiconnect.py``).
 """
 
 from __future__ import annotations

@@ -8,7 +8,6 @@ Redis prefix on them, and runs ``naia ingest`` / ``naia api`` against them.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import signal
@@ -23,7 +22,7 @@ import pyarrow as pa
 import redis
 from confluent_kafka import Producer
 
-from naia.services import ServiceManager, ServicesSettings, ServicesUpError
+from naia.services import ServiceManager, ServicesSettings
 from naia.sinks.questdb.client import execute
 from naia.sinks.questdb.settings import QuestDbSettings
 from naia.sinks.redis.settings import RedisSettings
@@ -53,18 +52,15 @@ class PrivateServices:
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.settings.kafka_port}"
 
-    def up(self, *names: str, attempts: int = 3) -> None:
-        """Start these services (all by default), tried again as ``up_with_retries`` says."""
-        up_with_retries(self.manager, self.settings.data_dir, names, attempts)
-
-    def kill_strays(self, names: tuple[str, ...] = ()) -> None:
-        kill_strays(self.manager, self.settings.data_dir, names)
+    def up(self, *names: str) -> None:
+        """Start these services (all by default). A Kafka refused right after a kill -9 is
+        tried again by the ServiceManager itself."""
+        self.manager.up(list(names) or None)
 
     def down(self) -> None:
         for name in ("kafka", "questdb", "redis"):
             self.resume(name)
         self.manager.down()
-        self.kill_strays()
 
     def pid(self, name: str) -> int:
         pid = self.manager.services[name].running_pid()
@@ -86,49 +82,6 @@ class PrivateServices:
         pid = self.manager.services[name].running_pid()
         if pid is not None:
             os.kill(pid, signal.SIGCONT)
-
-
-def up_with_retries(
-    manager: ServiceManager, data_dir: Path, names: tuple[str, ...], attempts: int = 3
-) -> None:
-    """Start these services as a supervisor would: a Kafka killed with -9 and started at once may
-    refuse ("Another broker is registered with that broker id"): kill what the failed start
-    left behind and try again."""
-    for attempt in range(1, attempts + 1):
-        try:
-            manager.up(list(names) or None)
-            return
-        except ServicesUpError:
-            if attempt == attempts:
-                raise
-            kill_strays(manager, data_dir, names)
-
-
-def kill_strays(manager: ServiceManager, data_dir: Path, names: tuple[str, ...] = ()) -> None:
-    """SIGKILL what is left of a failed start: processes running from this data folder
-    that no pid file points to (a start that gave up may leave its JVM behind)."""
-    known = {s.running_pid() for s in manager.services.values()}
-    for name in names or tuple(manager.services):
-        for pid in _processes_under(str(data_dir / name)):
-            if pid not in known:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-
-
-def _processes_under(folder: str) -> list[int]:
-    """Processes (not this one) whose command line or working directory is in ``folder``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            cwd = os.readlink(entry / "cwd")
-        except OSError:
-            continue
-        if folder in cmdline or cwd.startswith(folder):
-            found.append(int(entry.name))
-    return found
 
 
 def _alive(pid: int) -> bool:

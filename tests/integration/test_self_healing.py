@@ -7,8 +7,10 @@ private_services.py), started once for the module and stopped at its end.
 from __future__ import annotations
 
 import signal
+import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -47,6 +49,20 @@ def s(services: PrivateServices, tmp_path: Path) -> Iterator[PrivateSlice]:
         services.resume(name)
 
 
+@contextmanager
+def worker_of(s: PrivateSlice) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """A `naia ingest` on the slice's topics (created first) with its metrics port; at the end it
+    is woken if frozen and stopped, whatever the test did to it."""
+    s.create_topics()
+    port = free_port()
+    worker = s.start_worker(port)
+    try:
+        yield worker, port
+    finally:
+        worker.send_signal(signal.SIGCONT)
+        stop(worker)
+
+
 def hours(first: int, count: int) -> list[pa.RecordBatch]:
     """Simulator batches of the seed points for ``count`` hours from hour ``first``."""
     source = SimulatorSource(SimulatorSettings(batch_rows=60))
@@ -64,10 +80,7 @@ def wait_rows(s: PrivateSlice, expected: int, timeout: float = 120) -> None:
 
 
 def test_worker_rides_out_a_questdb_kill_and_resumes_by_itself(s: PrivateSlice) -> None:
-    s.create_topics()
-    port = free_port()
-    worker = s.start_worker(port)
-    try:
+    with worker_of(s) as (worker, port):
         first = hours(0, 2)
         s.publish(first)
         wait_rows(s, rows(first))
@@ -84,17 +97,12 @@ def test_worker_rides_out_a_questdb_kill_and_resumes_by_itself(s: PrivateSlice) 
         assert running(worker)
         assert len(s.log_lines("WARNING naia.ingest: questdb unavailable")) == 1
         assert len(s.log_lines("questdb recovered")) == 1
-    finally:
-        stop(worker)
 
 
 def test_worker_starts_while_questdb_and_redis_are_down(s: PrivateSlice) -> None:
-    s.create_topics()
     s.services.kill("questdb")
     s.services.kill("redis")
-    port = free_port()
-    worker = s.start_worker(port)
-    try:
+    with worker_of(s) as (worker, port):
         batches = hours(0, 2)
         s.publish(batches)
         wait_metric(port, "naia_ingest_dependency_up", 0, 60, dependency="questdb")
@@ -107,15 +115,10 @@ def test_worker_starts_while_questdb_and_redis_are_down(s: PrivateSlice) -> None
         wait_rows(s, rows(batches))
         wait_for(lambda: bool(s.latest("SINUSOID")), 60, "Redis latest")
         assert running(worker)
-    finally:
-        stop(worker)
 
 
 def test_worker_rides_out_a_kafka_restart_without_flooding_the_log(s: PrivateSlice) -> None:
-    s.create_topics()
-    port = free_port()
-    worker = s.start_worker(port)
-    try:
+    with worker_of(s) as (worker, port):
         first = hours(0, 2)
         s.publish(first)
         wait_rows(s, rows(first))
@@ -137,8 +140,6 @@ def test_worker_rides_out_a_kafka_restart_without_flooding_the_log(s: PrivateSli
         wait_metric(port, "naia_ingest_dependency_up", 0, 60, dependency="kafka")
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(28) is not None  # (SIGKILL after 30 s otherwise)
-    finally:
-        stop(worker)
 
 
 def test_a_lost_group_generation_drops_the_cycle_and_the_worker_goes_on(s: PrivateSlice) -> None:
@@ -146,10 +147,7 @@ def test_a_lost_group_generation_drops_the_cycle_and_the_worker_goes_on(s: Priva
     restart or a long pause does — so the group forgets it while a cycle is in flight; that
     cycle's commit is refused (UNKNOWN_MEMBER_ID / ILLEGAL_GENERATION). The worker must drop
     it, rejoin, and store everything exactly once."""
-    s.create_topics()
-    port = free_port()
-    worker = s.start_worker(port)
-    try:
+    with worker_of(s) as (worker, _):
         batches = hours(0, 24 * 20)  # 1,440 messages: ingestion lasts several seconds
         s.publish(batches)
         wait_for(lambda: s.count() > 0, 60, "ingestion under way")
@@ -159,9 +157,6 @@ def test_a_lost_group_generation_drops_the_cycle_and_the_worker_goes_on(s: Priva
         worker.send_signal(signal.SIGCONT)
         wait_rows(s, rows(batches), timeout=180)
         assert running(worker)
-    finally:
-        worker.send_signal(signal.SIGCONT)
-        stop(worker)
 
 
 def test_a_cycle_held_by_redis_past_the_session_timeout_is_dropped_and_comes_again(
@@ -171,10 +166,7 @@ def test_a_cycle_held_by_redis_past_the_session_timeout_is_dropped_and_comes_aga
     meanwhile: the group forgets the member, the commit of the cycle in flight is refused
     (UNKNOWN_MEMBER_ID). The worker must drop that commit, rejoin, and store everything
     exactly once."""
-    s.create_topics()
-    port = free_port()
-    worker = s.start_worker(port)
-    try:
+    with worker_of(s) as (worker, _):
         first = hours(0, 2)
         s.publish(first)
         wait_rows(s, rows(first))
@@ -192,9 +184,6 @@ def test_a_cycle_held_by_redis_past_the_session_timeout_is_dropped_and_comes_aga
         wait_rows(s, rows(first) + rows(second) + rows(third))
         wait_for(lambda: all(s.latest(p) for p in SEED_POINTS), 30, "latest values")
         assert running(worker)
-    finally:
-        worker.send_signal(signal.SIGCONT)
-        stop(worker)
 
 
 def newest(batches: list[pa.RecordBatch], point: str) -> tuple[int, float]:
@@ -221,10 +210,7 @@ def assert_latest(s: PrivateSlice, batches: list[pa.RecordBatch]) -> None:
 def test_redis_restarted_empty_gets_the_latest_values_back_without_new_data(
     s: PrivateSlice,
 ) -> None:
-    s.create_topics()
-    port = free_port()
-    worker = s.start_worker(port)
-    try:
+    with worker_of(s) as (worker, _):
         batches = hours(0, 3)
         s.publish(batches)
         wait_rows(s, rows(batches))
@@ -235,20 +221,14 @@ def test_redis_restarted_empty_gets_the_latest_values_back_without_new_data(
         assert_latest(s, batches)
         assert running(worker)
         assert len(s.log_lines("latest values rebuilt from QuestDB")) >= 1
-    finally:
-        stop(worker)
 
 
 def test_naia_latest_rebuild_restores_missing_keys_and_keeps_newer_ones(s: PrivateSlice) -> None:
-    s.create_topics()
-    worker = s.start_worker(free_port())
-    try:
+    with worker_of(s):
         batches = hours(0, 2)
         s.publish(batches)
         wait_rows(s, rows(batches))
         wait_for(lambda: all(s.latest(p) for p in SEED_POINTS), 30, "latest values")
-    finally:
-        stop(worker)
     client = redis.Redis(port=s.services.settings.redis_port)
     try:
         client.delete(*(s.redis_prefix + p for p in SEED_POINTS))

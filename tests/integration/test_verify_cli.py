@@ -29,11 +29,20 @@ def test_verify_names_the_damage_repair_mends_it_and_exit_codes_say_so(tmp_path:
         "DELETE FROM point_data WHERE source_address = 'CDT158' "
         "AND ts >= '2026-01-09 02:00:00Z' AND ts < '2026-01-09 02:20:00Z'"
     )
+    con.execute(  # same count, another key: only the fingerprint sees it
+        "UPDATE point_data SET ts = ts + INTERVAL 1 SECOND WHERE source_address = 'SINUSOID' "
+        "AND ts = '2026-01-09 02:30:00Z'"
+    )
     con.close()
     found = run_naia("verify", request_id, "--db", db)
     assert found.returncode == 1
     lines = [line for line in found.stdout.splitlines() if line.startswith("CDT158")]
     assert lines == ["CDT158  [2026-01-09T02:00:00Z, 2026-01-09T03:00:00Z)  source 60  stored 40"]
+    moved = [line for line in found.stdout.splitlines() if line.startswith("SINUSOID ")]
+    assert moved == [
+        "SINUSOID  [2026-01-09T02:00:00Z, 2026-01-09T03:00:00Z)  source 60  stored 60  "
+        "other keys than the source's"
+    ]
     mended = run_naia("verify", request_id, "--db", db, "--repair")
     assert mended.returncode == 0, mended.stdout + mended.stderr
     assert "repairing 1 chunk(s)" in mended.stdout

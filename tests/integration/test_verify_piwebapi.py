@@ -72,11 +72,14 @@ def faulty_url() -> Iterator[str]:
         yield url
 
 
-def test_thin_read_counts_equal_the_simulator(faulty_url: str) -> None:
+def test_thin_read_tallies_equal_the_simulator(faulty_url: str) -> None:
+    """Count and key fingerprint: seq numbered across 200-event pages (same-timestamp events
+    split by a page edge) exactly as the Simulator numbers them."""
     grid = WindowGrid(DAY_START, DAY_END, SIX_HOURS)
     with connector(faulty_url) as source:
-        counted = source.count_events(POINTS, grid)
-    assert counted == SimulatorSource(SIM).count_events(POINTS, grid)
+        tallied = source.tally_events(POINTS, grid)
+    assert tallied == SimulatorSource(SIM).tally_events(POINTS, grid)
+    assert len(tallied) == 4 * len(POINTS)
 
 
 def test_verify_and_repair_through_piwebapi_with_faults(faulty_url: str, tmp_path: Path) -> None:

@@ -222,13 +222,13 @@ def test_helper_finds_a_split_inside_a_run() -> None:
     assert DAY_START.tzinfo is UTC
 
 
-def test_counts_per_window_equal_the_simulator_through_the_fake() -> None:
+def test_tallies_per_window_equal_the_simulator_through_the_fake() -> None:
     from naia.domain.model import WindowGrid
 
     sim = SimulatorSettings(defaults=REALISTIC, batch_rows=1_000)
     settings = AfSdkSettings.model_validate({"page_size": 700, "page_type": "EventCount"})
     source, _ = afsdk_source(sim, settings)
     grid = WindowGrid(DAY_START, DAY_START + timedelta(days=2), timedelta(hours=5))
-    counted = source.count_events(MIXED_POINTS, grid)
-    assert counted == SimulatorSource(sim).count_events(MIXED_POINTS, grid)
-    assert len({w for _, w in counted}) == grid.count == 10
+    tallied = source.tally_events(MIXED_POINTS, grid)
+    assert tallied == SimulatorSource(sim).tally_events(MIXED_POINTS, grid)
+    assert len({w for _, w in tallied}) == grid.count == 10

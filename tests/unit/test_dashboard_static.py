@@ -229,3 +229,17 @@ def test_status_shows_the_pages_numbers() -> None:
     assert "100.0 %" in completed and "540" in completed  # 4,320 values in 8 s on average
     assert "running 1  queued 1  completed 1  failed 0  failed chunks 2" in text
     assert "values 6,300  throughput 546/s" in text
+
+
+def test_the_fleet_panel_is_fed_by_the_fleet_endpoint(client: TestClient) -> None:
+    html = client.get("/").text
+    for element in ("fleet-panel", "fleet-summary", "fleet-body", "fleet-empty"):
+        assert f'id="{element}"' in html, element
+    script = client.get("/static/dashboard.js").text
+    assert "/fleet`" in script and "renderFleet" in script
+    # without a fleet the page stops asking once it saw this 404 (the script matches its text)
+    request_id = client.post("/api/backfill/start", json=TEST1).json()["data"]["requestId"]
+    response = client.get(f"/api/backfill/request/{request_id}/fleet")
+    assert response.status_code == 404
+    assert re.search(r"runs no fleet", response.json()["error"])
+    assert "runs no fleet" in script

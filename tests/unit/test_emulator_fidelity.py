@@ -165,7 +165,47 @@ def test_time_zone_over_http(client: TestClient) -> None:
     assert stamps(found) == ["2024-01-01T00:00:00Z", "2024-01-01T00:01:00Z", "2024-01-01T00:02:00Z"]
     r = client.get(f"/piwebapi/streams/{SIN}/recorded", params={"timeZone": "Nowhere/Land"})
     assert r.status_code == 400
-    assert r.json() == {"Errors": ["The time zone 'Nowhere/Land' is not valid."]}
+    assert r.json() == {"Errors": ["The time zone 'Nowhere/Land' is not valid. (timeZone)"]}
+
+
+def test_windows_time_zone_names_are_accepted_as_by_a_real_server() -> None:
+    # a real PI Web API runs on .NET on Windows: timeZone takes Windows zone ids
+    eastern = time_zone("Eastern Standard Time")
+    assert iso(resolve_time("2026-07-01 12:00:00", NOW, eastern)) == "2026-07-01T16:00:00Z"  # EDT
+    assert iso(resolve_time("2026-01-05 12:00:00", NOW, eastern)) == "2026-01-05T17:00:00Z"  # EST
+    berlin = time_zone("w. europe standard time")  # any case, as .NET finds it
+    assert iso(resolve_time("2026-07-01 12:00:00", NOW, berlin)) == "2026-07-01T10:00:00Z"
+    london = time_zone("GMT Standard Time")  # Windows' name for London: not UTC in summer
+    assert iso(resolve_time("2026-07-01 12:00:00", NOW, london)) == "2026-07-01T11:00:00Z"
+    assert iso(resolve_time("2026-07-01 12:00:00", NOW, time_zone("UTC"))) == "2026-07-01T12:00:00Z"
+    with pytest.raises(TimeZoneError):
+        time_zone("Atlantis Standard Time")
+
+
+def test_windows_time_zone_names_over_http(client: TestClient) -> None:
+    found = items(
+        client,
+        f"streams/{SIN}/recorded",
+        startTime="2024-01-01 01:00",
+        endTime="+2m",
+        timeZone="Romance Standard Time",  # Paris/Brussels: UTC+1 in January
+    )
+    assert stamps(found) == ["2024-01-01T00:00:00Z", "2024-01-01T00:01:00Z", "2024-01-01T00:02:00Z"]
+    r = client.get(
+        f"/piwebapi/streams/{SIN}/summary",
+        params={
+            "startTime": "t",
+            "endTime": "+1h",
+            "timeZone": "Tokyo Standard Time",
+            "summaryType": "Count",
+        },
+    )
+    assert r.status_code == 200, r.text
+    [count] = r.json()["Items"]
+    assert count["Value"]["Timestamp"].endswith("T15:00:00Z")  # midnight in Tokyo
+    bad = client.get(f"/piwebapi/streams/{SIN}/recorded", params={"timeZone": "Mars Standard Time"})
+    assert bad.status_code == 400
+    assert bad.json() == {"Errors": ["The time zone 'Mars Standard Time' is not valid. (timeZone)"]}
 
 
 # --- 2. Recorded: boundaryType, filterExpression, desiredUnits -----------------------------------
@@ -198,6 +238,28 @@ def test_outside_and_interpolated_in_descending_order(client: TestClient) -> Non
     assert stamps(found) == [f"2024-01-01T00:0{m}:00Z" for m in (4, 3, 2, 1, 0)]
 
 
+def test_outside_with_events_exactly_on_the_edges(client: TestClient) -> None:
+    # AVEVA (Boundary Type): Outside returns "the recorded values on the outside of the requested
+    # time range as the first and last values". An event exactly at startTime or endTime is in
+    # the range (Inside returns it), so it is returned and the nearest event outside is added.
+    url = f"streams/{SIN}/recorded"
+    edges = {"startTime": "2024-01-01T00:01:00Z", "endTime": "2024-01-01T00:03:00Z"}
+    assert stamps(items(client, url, **edges)) == [f"2024-01-01T00:0{m}:00Z" for m in (1, 2, 3)]
+    outside = items(client, url, boundaryType="Outside", **edges)
+    assert stamps(outside) == [f"2024-01-01T00:0{m}:00Z" for m in (0, 1, 2, 3, 4)]
+    reverse = {"startTime": edges["endTime"], "endTime": edges["startTime"]}
+    found = items(client, url, boundaryType="Outside", **reverse)
+    assert stamps(found) == [f"2024-01-01T00:0{m}:00Z" for m in (4, 3, 2, 1, 0)]
+    # no event before the first one: nothing is added at that end
+    first = {"startTime": "1970-01-01T00:00:00Z", "endTime": "1970-01-01T00:01:30Z"}
+    found = items(client, url, boundaryType="Outside", **first)
+    assert stamps(found) == ["1970-01-01T00:00:00Z", "1970-01-01T00:01:00Z", "1970-01-01T00:02:00Z"]
+    # no event after the last time PI can hold: nothing is added at that end
+    last = {"startTime": "9999-12-31T23:58:30Z", "endTime": "9999-12-31T23:59:59.9999999Z"}
+    found = items(client, url, boundaryType="Outside", **last)
+    assert stamps(found) == ["9999-12-31T23:58:00Z", "9999-12-31T23:59:00Z"]
+
+
 def test_an_invalid_boundary_type_is_400(client: TestClient) -> None:
     r = client.get(f"/piwebapi/streams/{SIN}/recorded", params={"boundaryType": "Sideways"})
     assert r.status_code == 400
@@ -216,7 +278,7 @@ def test_desired_units_on_a_pi_point_is_refused(client: TestClient) -> None:
     assert "PI points have no unit of measure" in r.json()["Errors"][0]
 
 
-# --- 3. Every advertised link works; summary not advertised --------------------------------------
+# --- 3. Every advertised link works (SummaryData included) ----------------------------------------
 
 
 def crawl(client: TestClient) -> dict[str, int]:
@@ -254,9 +316,9 @@ def test_every_advertised_link_answers_200() -> None:
     failing = {url: status for url, status in seen.items() if status != 200}
     assert failing == {}
     kinds = {url.split("/")[-1] for url in seen}
-    for kind in ("value", "end", "interpolated", "plot", "recorded", "attributes", "values"):
+    for kind in ("value", "end", "interpolated", "plot", "recorded", "attributes", "values",
+                 "summary"):  # fmt: skip
         assert kind in kinds, kind
-    assert not any(url.endswith("/summary") for url in seen)  # not advertised (yet)
     assert any("/enumerationsets" in url for url in seen)
 
 

@@ -111,7 +111,7 @@ def test_numeric_summaries_of_good_values() -> None:
 def test_refusals() -> None:
     with make() as client:
         url = f"/piwebapi/streams/{SIN}/summary"
-        assert client.get(url, params={"summaryType": "Count"}).status_code == 409  # TimeWeighted
+        assert client.get(url, params={"summaryType": "Count"}).status_code == 200  # TimeWeighted
         bad_type = {"summaryType": "Median", "calculationBasis": "EventWeighted"}
         assert client.get(url, params=bad_type).status_code == 400
         bad_duration = {"summaryType": "Count", "calculationBasis": "EventWeighted",
@@ -119,4 +119,7 @@ def test_refusals() -> None:
         assert client.get(url, params=bad_duration).status_code == 400
         digital = {"summaryType": "Average", "calculationBasis": "EventWeighted"}
         r = client.get(f"/piwebapi/streams/{CDM}/summary", params=digital)
-        assert r.status_code == 400 and "non-numeric" in r.json()["Errors"][0]
+        [item] = r.json()["Items"]  # the type fails in its own item
+        assert r.status_code == 200 and "non-numeric" in item["WebException"]["Errors"][0]
+        bad_basis = {"summaryType": "Count", "calculationBasis": "Sometimes"}
+        assert client.get(url, params=bad_basis).status_code == 400

@@ -5,7 +5,8 @@ from datetime import timedelta
 
 from rich.console import Console
 
-from naia.cli.progress import summary
+from naia.api.schemas import request_detail
+from naia.cli.progress import follow_remote, summary
 from naia.domain.model import BackfillSpec, ConnectorType, RequestStatus
 from naia.domain.ports import Source
 from naia.orchestrator import Orchestrator
@@ -78,3 +79,31 @@ def test_a_resumed_run_reports_what_it_wrote_not_the_whole_request() -> None:
 
 def _sim() -> SimulatorSource:
     return SimulatorSource(SimulatorSettings())
+
+
+def test_a_remote_run_shows_its_rate_and_eta_as_a_local_one() -> None:
+    """`naia backfill --url` follows the API's view with the same bar as a local run: chunks,
+    values, values/s and ETA (it used to show a bare percentage)."""
+    orch = Orchestrator(Provider(), MemoryStore(), MemoryStore())
+    request_id = orch.submit(seed_day()).request_id
+    orch.run_pending()
+    done = request_detail(orch.get(request_id)).model_copy(
+        update={"valuesPerSecond": 4321.0, "etaSeconds": 0.0}
+    )
+    running = done.model_copy(
+        update={
+            "status": RequestStatus.RUNNING,
+            "progress": 50.0,
+            "completedChunks": 12,
+            "pointsProcessed": 2160,
+            "valuesPerSecond": 1234.0,
+            "etaSeconds": 65.0,
+        }
+    )
+    views = iter([running, done])
+    console = Console(width=160, record=True, force_terminal=False)
+    final = follow_remote(lambda: next(views), console, interval=0.0)
+    text = console.export_text()
+    assert final is done
+    # a console that is no terminal renders the bar once, at its end: the last view's figures
+    assert "24/24 chunks  4,320 values  4,321 values/s  ETA 00:00" in text

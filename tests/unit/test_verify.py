@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import duckdb
 import pyarrow as pa
 import pytest
 
@@ -18,10 +20,9 @@ from naia.domain.model import (
     VerificationStatus,
     WindowGrid,
 )
+from naia.domain.ports import StoredCounts
 from naia.orchestrator import Orchestrator, OrchestratorConfig, RetryPolicy
-from naia.orchestrator.verify import source_counts, thin_read_counts
-from naia.sources.simulator import SimulatorSettings, SimulatorSource
-from naia.sources.simulator.settings import REALISTIC
+from naia.sources.simulator import SimulatorSource
 from naia.stores.duckdb import DuckDbStore
 from tests.conftest import DAY_END, DAY_START, SEED_POINTS
 from tests.doubles.sources import FlakySource, Provider
@@ -136,7 +137,7 @@ def test_a_repair_interrupted_by_a_crash_resumes_from_its_record(tmp_path: Path)
 
 def test_verify_through_a_thin_read_when_the_source_cannot_count(tmp_path: Path) -> None:
     store = DuckDbStore(tmp_path / "s.duckdb")
-    orch = orchestrator(store, FlakySource(SimulatorSource()))  # no count_events: thin read
+    orch = orchestrator(store, FlakySource(SimulatorSource()))  # no tally_events: a thin read
     request_id = backfill(orch)
     damage(store)
     found = orch.verify(request_id)
@@ -194,27 +195,16 @@ def test_verify_on_complete_verifies_each_completed_request(tmp_path: Path) -> N
     assert verification is not None and verification.status is VerificationStatus.VERIFIED
 
 
-@pytest.mark.parametrize("settings", [SimulatorSettings(), SimulatorSettings(defaults=REALISTIC)])
-def test_simulator_counts_equal_what_it_reads(settings: SimulatorSettings) -> None:
-    source = SimulatorSource(settings)
-    start = datetime(2026, 1, 9, 0, 0, 30, tzinfo=UTC)
-    grid = WindowGrid(start, start + timedelta(days=2, hours=5), timedelta(hours=7))
-    points = ("SINUSOID", "CDT158", "BA:ACTIVE.1")
-    counted = source_counts(source, points, grid)
-    assert counted == thin_read_counts(source, points, grid)
-    assert sum(counted.values()) > 0
-
-
 def test_store_counts_of_many_keys_fit_the_writes_memory_limit(tmp_path: Path) -> None:
-    """100 points × 30 days (4.3 M rows) counted per key under a 24 MB store: the limit is
-    raised for the count (a hash aggregate over every key) and put back after."""
+    """100 points × 30 days (4.3 M rows) counted exactly per key under a 24 MB store: the limit
+    is raised for the count (a hash aggregate over every key) and put back after."""
     store = DuckDbStore(tmp_path / "s.duckdb", memory_limit="24MB")
     points = tuple(f"SIM.{i}" for i in range(100))
     start = datetime(2023, 1, 1, tzinfo=UTC)
     grid = WindowGrid(start, start + timedelta(days=30), timedelta(days=10))
     chunk = Chunk("r", 0, points, grid.start, grid.end)
     store.write_chunk(chunk, SimulatorSource().read(points, grid.start, grid.end))
-    counted = store.stored_counts(points, grid)
+    counted = store.exact_counts(grid, [(p, w) for p in points for w in range(3)])
     assert counted.rows == {(p, w): 14_400 for p in points for w in range(3)}
     assert counted.duplicates == {}
     _, [(limit,)] = store.query("SELECT current_setting('memory_limit')")
@@ -256,3 +246,93 @@ def test_repair_runs_a_chunk_that_had_failed_too(tmp_path: Path) -> None:
     assert view.status is RequestStatus.COMPLETED and view.failed_chunks == 0
     assert view.verification is not None
     assert view.verification.status is VerificationStatus.VERIFIED
+
+
+def test_a_lost_row_and_a_doubled_row_in_one_window_are_reported_exactly(tmp_path: Path) -> None:
+    """Counts alone cancel out (60 = 60); the key fingerprint sees it, the exact second tier
+    reports the doubled row."""
+    store = DuckDbStore(tmp_path / "s.duckdb")
+    orch = orchestrator(store)
+    request_id = backfill(orch)
+    store.query(
+        "DELETE FROM point_data WHERE source_address = 'SINUSOID' AND ts = '2026-01-09 06:10:00Z'"
+    )
+    store.query(
+        "INSERT INTO point_data SELECT * FROM point_data WHERE source_address = 'SINUSOID' "
+        "AND ts = '2026-01-09 06:40:00Z'"
+    )
+    found = orch.verify(request_id)
+    got = {(m.point, m.window, m.source, m.stored, m.duplicates) for m in found.mismatches}
+    assert got == {("SINUSOID", 6, 60, 60, 1)}
+
+
+def test_a_row_moved_to_another_key_is_reported_though_counts_agree(tmp_path: Path) -> None:
+    """A lost row and a row the source does not hold (same count, no repeated key): only the
+    key fingerprint sees that the window's rows are not the source's."""
+    store = DuckDbStore(tmp_path / "s.duckdb")
+    orch = orchestrator(store)
+    request_id = backfill(orch)
+    store.query(
+        "UPDATE point_data SET ts = ts + INTERVAL 1 SECOND WHERE source_address = 'CDT158' "
+        "AND ts = '2026-01-09 12:30:00Z'"
+    )
+    found = orch.verify(request_id)
+    got = {(m.point, m.window, m.source, m.stored, m.duplicates) for m in found.mismatches}
+    assert got == {("CDT158", 12, 60, 60, 0)}
+    orch.verify(request_id, repair=True)
+    orch.run_pending()
+    view = orch.get(request_id).verification
+    assert view is not None and view.status is VerificationStatus.VERIFIED
+
+
+class CountingStore(DuckDbStore):
+    """The real store, noting which pairs were counted exactly (key aggregate)."""
+
+    exact: list[tuple[str, int]]
+    calls: list[set[int]]
+
+    def exact_counts(self, grid: WindowGrid, pairs: Collection[tuple[str, int]]) -> StoredCounts:
+        self.exact += list(pairs)
+        self.calls.append({w for _, w in pairs})
+        return super().exact_counts(grid, pairs)
+
+
+def test_only_the_windows_whose_tallies_differ_are_counted_key_by_key(tmp_path: Path) -> None:
+    store = CountingStore(tmp_path / "s.duckdb")
+    store.exact, store.calls = [], []
+    orch = orchestrator(store)
+    request_id = backfill(orch)
+    assert orch.verify(request_id).status is VerificationStatus.VERIFIED
+    assert store.exact == []  # a clean store: one linear scan, no key aggregate
+    damage(store)
+    orch.verify(request_id)
+    assert sorted(store.exact) == [("CDT158", 3), ("SINUSOID", 10)]
+    assert store.calls == [{3}, {10}]  # one window per exact count: it reads just those rows
+
+
+class OutOfMemoryOnce(DuckDbStore):
+    """The real store whose first exact count runs out of memory (as DuckDB does past ~15 M
+    keys with the points picked first, on one thread in 64 MB)."""
+
+    failed = False
+
+    def _tally_query(
+        self, sql: str, params: list[object], *, one_thread: bool = False
+    ) -> list[tuple[Any, ...]]:
+        if one_thread and not self.failed:
+            self.failed = True
+            raise duckdb.OutOfMemoryException("failed to allocate data of size 16.0 MiB")
+        return super()._tally_query(sql, params, one_thread=one_thread)
+
+
+def test_an_exact_count_out_of_memory_counts_again_picking_the_points_after(
+    tmp_path: Path,
+) -> None:
+    store = OutOfMemoryOnce(tmp_path / "s.duckdb")
+    orch = orchestrator(store)
+    request_id = backfill(orch)
+    damage(store)
+    found = orch.verify(request_id)
+    assert store.failed
+    got = {(m.point, m.window, m.source, m.stored, m.duplicates) for m in found.mismatches}
+    assert got == {("CDT158", 3, 60, 30, 0), ("SINUSOID", 10, 60, 65, 5)}

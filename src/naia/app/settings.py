@@ -6,7 +6,7 @@ Credentials are SecretStr and never printed.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar, cast
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import (
@@ -102,7 +102,44 @@ class IngestSettings(_Section):
     )
 
 
-class NaiaSettings(BaseSettings):
+class TomlFileSettings(BaseSettings):
+    """Settings whose sources are: init (CLI flags) > environment > the ``toml_file`` of
+    ``model_config`` (set by :func:`load_with_file`) > defaults. No ``.env``, no secrets dir."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = settings_cls.model_config.get("toml_file")
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if toml_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file))
+        return tuple(sources)
+
+
+SettingsT = TypeVar("SettingsT", bound=TomlFileSettings)
+
+
+def load_with_file(
+    cls: type[SettingsT], config: Path | None, what: str = "config file", **overrides: Any
+) -> SettingsT:
+    """``cls`` built once from ``overrides`` > environment > the TOML file ``config`` (when
+    given; FileNotFoundError, naming ``what``, if it is not a file) > defaults."""
+    if config is None:
+        return cls(**overrides)
+    if not config.is_file():
+        raise FileNotFoundError(f"{what} not found: {config}")
+    namespace = {"model_config": SettingsConfigDict(toml_file=config)}
+    from_file = cast("type[SettingsT]", type(f"{cls.__name__}FromFile", (cls,), namespace))
+    return from_file(**overrides)
+
+
+class NaiaSettings(TomlFileSettings):
     model_config = SettingsConfigDict(
         env_prefix="NAIA_", env_nested_delimiter="__", frozen=True, extra="forbid"
     )
@@ -123,28 +160,7 @@ class NaiaSettings(BaseSettings):
     redis: RedisSettings = RedisSettings()
     services: ServicesSettings = ServicesSettings()
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_file = settings_cls.model_config.get("toml_file")
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        if toml_file:
-            sources.append(TomlConfigSettingsSource(settings_cls, toml_file))
-        return tuple(sources)
-
 
 def load_settings(config: Path | None = None, **overrides: Any) -> NaiaSettings:
     """Build the settings once. ``overrides`` (from CLI flags) beat env vars and the file."""
-    if config is not None and not config.is_file():
-        raise FileNotFoundError(f"config file not found: {config}")
-
-    class _FromFile(NaiaSettings):
-        model_config = SettingsConfigDict(toml_file=config)
-
-    return _FromFile(**overrides) if config else NaiaSettings(**overrides)
+    return load_with_file(NaiaSettings, config, **overrides)

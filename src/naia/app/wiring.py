@@ -12,7 +12,14 @@ from naia.app.settings import NaiaSettings
 from naia.app.stored import CachedCounter, StoredCounter
 from naia.domain.errors import ConnectorUnavailableError
 from naia.domain.model import ConnectorType, WindowGrid
-from naia.domain.ports import ChunkWriter, Source, StateStore, StoreCounter, StoredCounts
+from naia.domain.ports import (
+    ChunkWriter,
+    Source,
+    StateStore,
+    StoreCounter,
+    StoredCounts,
+    StoreTallier,
+)
 from naia.orchestrator import Orchestrator, OrchestratorConfig, RetryPolicy
 from naia.orchestrator.fleet import FleetOrchestrator
 from naia.planner import Limits
@@ -147,7 +154,11 @@ def build_runtime(settings: NaiaSettings) -> Runtime:
 
 
 _Parts = tuple[
-    ChunkWriter, StateStore, list[Callable[[], None]], StoredCounter | None, StoreCounter
+    ChunkWriter,
+    StateStore,
+    list[Callable[[], None]],
+    StoredCounter | None,
+    StoreCounter | StoreTallier,
 ]
 
 

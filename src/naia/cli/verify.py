@@ -71,6 +71,8 @@ def show(result: Verification, out: Console) -> None:
     for m in result.mismatches[:SHOWN]:
         window = f"[{format_timestamp(m.start)}, {format_timestamp(m.end)})"
         doubled = f"  doubled {m.duplicates:,}" if m.duplicates else ""
+        if m.source == m.stored and not m.duplicates:  # equal counts, other keys (fingerprint)
+            doubled = "  other keys than the source's"
         out.print(
             f"{m.point}  {window}  source {m.source:,}  stored {m.stored:,}{doubled}",
             soft_wrap=True, highlight=False, markup=False,

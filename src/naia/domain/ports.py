@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 import pyarrow as pa
 
+from naia.domain.fingerprint import Tally
 from naia.domain.model import (
     Chunk,
     ChunkCheckpoint,
@@ -20,6 +21,8 @@ from naia.domain.model import (
 
 PointWindowCounts = Mapping[tuple[str, int], int]
 """(point, window index) → events; a pair left out counts 0."""
+PointWindowTallies = Mapping[tuple[str, int], Tally]
+"""(point, window index) → count and key fingerprint; a pair left out is ``EMPTY``."""
 
 
 class Source(Protocol):
@@ -47,28 +50,43 @@ class RetryCounting(Protocol):
 
 
 @runtime_checkable
-class EventCounter(Protocol):
-    """Optional Source capability: the number of recorded events of each point in each window
-    [a, b) of ``grid`` — half-open exactly as ``read`` reads, every event ``read`` would yield
-    (bad and system-state events included). A Source without it is counted by a thin read:
-    ``read`` over the grid, rows bucketed by window (naia.orchestrator.verify)."""
+class EventTallier(Protocol):
+    """Optional Source capability: per (point, window) of ``grid`` the events' count and the
+    fingerprint of their (ts, seq) keys (naia.domain.fingerprint), seq numbered exactly as
+    ``read`` numbers it. Without it, a thin read is tallied (naia.orchestrator.verify)."""
 
-    def count_events(self, points: Sequence[str], grid: WindowGrid) -> PointWindowCounts: ...
+    def tally_events(self, points: Sequence[str], grid: WindowGrid) -> PointWindowTallies: ...
 
 
 @dataclass(frozen=True, slots=True)
 class StoredCounts:
     """What a store holds per (point, window index): rows, and rows whose (ts, source_address,
-    seq) repeats (each copy past the first counts one)."""
+    seq) repeats (each copy past the first counts one). ``differs``: pairs whose row keys are
+    known to differ from the source's (their fingerprints differ), whatever the counts say."""
 
     rows: PointWindowCounts
     duplicates: PointWindowCounts
+    differs: frozenset[tuple[str, int]] = frozenset()
 
 
 class StoreCounter(Protocol):
     """Counts a store's rows of ``points`` per window of ``grid`` — one query per call."""
 
     def stored_counts(self, points: Sequence[str], grid: WindowGrid) -> StoredCounts: ...
+
+
+@runtime_checkable
+class StoreTallier(Protocol):
+    """A store's side of a verification in two tiers, cheap and exact (docs/verify.md); a store
+    without it is a ``StoreCounter``."""
+
+    def stored_tallies(self, points: Sequence[str], grid: WindowGrid) -> PointWindowTallies:
+        """Count and key fingerprint per (point, window): one linear scan, no key aggregate."""
+        ...
+
+    def exact_counts(self, grid: WindowGrid, pairs: Collection[tuple[str, int]]) -> StoredCounts:
+        """Rows and repeated keys of these (point, window) pairs only, exactly."""
+        ...
 
 
 class ChunkWriter(Protocol):

@@ -24,6 +24,7 @@ from naia.emulator.faults import (
     start_message,
 )
 from naia.emulator.http import Call, Query, Reply, json_reply
+from naia.emulator.pace import Pace, ResponseClock
 from naia.emulator.pitime import now_us
 from naia.emulator.settings import EmulatorSettings, FaultKind, FaultSettings
 
@@ -41,6 +42,7 @@ class EmulatorApp:
     def __init__(self, settings: EmulatorSettings, clock: Callable[[], int] | None = None) -> None:
         self.emulator = Emulator(settings, clock or now_us)
         self.faults = FaultPlan(settings.faults)
+        self.pace = Pace.of(settings)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -48,7 +50,10 @@ class EmulatorApp:
             return
         if scope["type"] != "http":
             return
+        clock = self.pace.clock()
         call = _call(scope, await _read_body(receive))
+        if clock is not None:
+            await clock.latency()
         kind = routes.kind_of(call.method, call.path)
         fault = self.faults.draw(kind) if kind is not None else None
         if fault is not None and await _early_fault(fault, send, self.faults.settings):
@@ -57,7 +62,7 @@ class EmulatorApp:
         if fault is not None and fault.kind is FaultKind.TRUNCATE and reply.status < 400:
             await send_truncated(send, reply)
             return
-        await send_reply(send, reply)
+        await send_reply(send, reply, clock)
 
     def _reply(self, call: Call, fault: Fault | None) -> Reply:
         settings = self.emulator.settings
@@ -107,25 +112,35 @@ def _refusal(kind: FaultKind, retry_after: int) -> Reply:
     return Reply(status, body.chunks, headers=((b"retry-after", str(retry_after).encode()),))
 
 
-async def send_reply(send: Send, reply: Reply) -> None:
+async def send_reply(send: Send, reply: Reply, clock: ResponseClock | None = None) -> None:
+    """The reply in messages of up to SEND_CHUNK bytes, a rendered page chunk as it is, each
+    sent once ``clock`` allows it."""
     await send(start_message(reply, reply.length))
     pending: list[bytes] = []
     size = 0
     for chunk in itertools.chain(reply.chunks, reply.stream or ()):
+        if clock is not None:
+            clock.count(chunk)
         if len(chunk) >= _ALONE:  # a rendered page: out as it is, after what is pending
             if pending:
-                await _body(send, b"".join(pending), more=True)
+                await _paced_body(send, b"".join(pending), clock, more=True)
                 pending, size = [], 0
             for start in range(0, len(chunk), SEND_CHUNK):
                 piece = chunk if len(chunk) <= SEND_CHUNK else chunk[start : start + SEND_CHUNK]
-                await _body(send, piece, more=True)
+                await _paced_body(send, piece, clock, more=True)
             continue
         pending.append(chunk)
         size += len(chunk)
         if size >= SEND_CHUNK:
-            await _body(send, b"".join(pending), more=True)
+            await _paced_body(send, b"".join(pending), clock, more=True)
             pending, size = [], 0
-    await _body(send, b"".join(pending), more=False)
+    await _paced_body(send, b"".join(pending), clock, more=False)
+
+
+async def _paced_body(send: Send, data: bytes, clock: ResponseClock | None, more: bool) -> None:
+    if clock is not None:
+        await clock.values_sent()
+    await _body(send, data, more)
 
 
 async def _body(send: Send, data: bytes, more: bool) -> None:

@@ -253,7 +253,7 @@ def zone_of(query: Query) -> tzinfo:
     try:
         return time_zone(query.get("timeZone"))
     except TimeZoneError as exc:
-        raise ApiError(400, str(exc)) from None
+        raise ApiError(400, f"{exc} (timeZone)") from None
 
 
 def time_range(emu: Emulator, query: Query) -> tuple[int, int]:

@@ -138,8 +138,8 @@ def point_object(emu: Emulator, call: Call, point: EmulatedPoint) -> dict[str, o
         "PlotData": f"{s}/plot",
         "Value": f"{s}/value",
         "EndValue": f"{s}/end",
+        "SummaryData": f"{s}/summary",
     }
-    # SummaryData is advertised once the summary endpoint is complete (see routes.py)
     zero, span = (0.0, float(len(d.states) - 1)) if d.is_digital else (d.low, d.high - d.low)
     return {
         "WebId": web_id,

@@ -18,8 +18,10 @@ A string with an interval part and no date-time part (``-1h``) is relative: in a
 start time is taken relative to the end time and the end time relative to the start time (as
 AFTimeRange does); both relative, or alone, relative to now.
 
-Times without a zone are read in ``timeZone`` (an IANA name, or ``UTC``; the emulated server's
-own zone is UTC). Results are 100-ns ticks since the Unix epoch (UTC), PI's resolution.
+Times without a zone are read in ``timeZone``: a Windows zone name as a real PI Web API (.NET)
+takes it (``Eastern Standard Time``, ``W. Europe Standard Time``; any case; mapped to IANA by the
+CLDR table that ``tzlocal`` ships), an IANA name, or ``UTC``; the emulated server's own zone is
+UTC. Results are 100-ns ticks since the Unix epoch (UTC), PI's resolution.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from tzlocal.windows_tz import win_tz  # the Unicode CLDR table: Windows zone name → IANA
 
 TICKS_PER_US = 10
 TICKS_PER_S = 10_000_000
@@ -138,12 +142,17 @@ class PiTime:
         return ticks
 
 
+_WINDOWS_ZONES = {name.lower(): iana for name, iana in win_tz.items()}
+
+
 def time_zone(text: str | None) -> tzinfo:
-    """The zone for times without one: UTC by default; an unknown name is a TimeZoneError."""
+    """The zone for times without one: UTC by default, a Windows zone name (any case) or an
+    IANA name; an unknown name is a TimeZoneError."""
     if text is None or not text.strip() or text.strip().upper() in ("UTC", "GMT", "Z"):
         return UTC
+    name = text.strip()
     try:
-        return ZoneInfo(text.strip())
+        return ZoneInfo(_WINDOWS_ZONES.get(name.lower(), name))
     except (ZoneInfoNotFoundError, ValueError):
         raise TimeZoneError(text) from None
 

@@ -11,13 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    TomlConfigSettingsSource,
-)
+from pydantic_settings import SettingsConfigDict
 
+from naia.app.settings import TomlFileSettings, load_with_file
 from naia.sources.simulator.catalogue import find_point
 from naia.sources.simulator.settings import REALISTIC, SimulatorSettings
 
@@ -91,7 +87,7 @@ class FaultSettings(BaseModel):
     retry_after_seconds: int = Field(default=1, ge=0)
 
 
-class EmulatorSettings(BaseSettings):
+class EmulatorSettings(TomlFileSettings):
     """Everything the emulator can be told. Frozen: build it once."""
 
     model_config = SettingsConfigDict(
@@ -113,6 +109,14 @@ class EmulatorSettings(BaseSettings):
     points: tuple[ExtraPoint, ...] = ()  # added to the catalogue (e.g. from --config TOML)
     listed_numbered_points: int = Field(default=100, ge=0, le=9_999_999)
     cache_bytes: int = Field(default=256 * 1024 * 1024, ge=0)
+    latency_ms: float = Field(
+        default=0.0, ge=0, le=600_000, description="every request waits this long before it is "
+        "handled (a real server's round trip and archive lookup); other requests go on meanwhile",
+    )  # fmt: skip
+    values_per_s: float = Field(
+        default=0.0, ge=0, description="cap per response: one of N timed values ends no sooner "
+        "than latency + N / values_per_s after the request arrived (0: no cap)",
+    )  # fmt: skip
     product_title: str = "PI Web API 2018 SP1"
     product_version: str = "1.11.1.5383"
     server_version: str = "3.4.430.460"
@@ -137,24 +141,5 @@ def load_emulator_settings(config: Path | None = None, **overrides: Any) -> Emul
 
     The TOML file holds EmulatorSettings' fields at its top level, e.g. extra points as
     ``[[points]]`` tables with ``name``, ``like``, ``hundred_ns`` and ``descriptor``."""
-    if config is None:
-        return EmulatorSettings(**overrides)
-    if not config.is_file():
-        raise FileNotFoundError(f"emulator config file not found: {config}")
-
-    class _FromFile(EmulatorSettings):
-        model_config = SettingsConfigDict(toml_file=config)
-
-        @classmethod
-        def settings_customise_sources(
-            cls,
-            settings_cls: type[BaseSettings],
-            init_settings: PydanticBaseSettingsSource,
-            env_settings: PydanticBaseSettingsSource,
-            dotenv_settings: PydanticBaseSettingsSource,
-            file_secret_settings: PydanticBaseSettingsSource,
-        ) -> tuple[PydanticBaseSettingsSource, ...]:
-            return init_settings, env_settings, TomlConfigSettingsSource(settings_cls, config)
-
-    loaded = _FromFile(**overrides)
+    loaded = load_with_file(EmulatorSettings, config, "emulator config file", **overrides)
     return EmulatorSettings.model_validate(loaded.model_dump())

@@ -1,21 +1,25 @@
 """``GET streams/{webId}/summary`` and ``GET streamsets/summary``: summaries over the Simulator
-with PI Web API's documented semantics for the parameters NAIA's verification tunes.
+with PI Web API's documented semantics (the arithmetic is in :mod:`weighting`).
 
+- ``startTime``/``endTime``/``timeZone`` as every other read (bare relative times, zones).
 - ``summaryDuration`` cuts [startTime, endTime] into intervals of that length (the last one cut
   at endTime); without it, one interval. endTime before startTime: intervals newest first.
-- ``calculationBasis`` (default TimeWeighted). The event-weighted bases follow AVEVA's boundary
-  rules (PI Web API reference, "Calculation Basis"; AF SDK ``AFCalculationBasis``):
-  ``EventWeighted`` uses the events at both ends when there is one interval and the event at
-  the earlier boundary of each interval when there are several;
+- ``calculationBasis`` (default TimeWeighted). ``TimeWeighted`` interpolates as the point is
+  stepped or not (a digital point is stepped), ``TimeWeightedContinuous`` always linearly,
+  ``TimeWeightedDiscrete`` always holds the previous value. The event-weighted bases follow
+  AVEVA's boundary rules (PI Web API reference, "Calculation Basis"; AF SDK
+  ``AFCalculationBasis``): ``EventWeighted`` uses the events at both ends when there is one
+  interval and the event at the earlier boundary of each interval when there are several;
   ``EventWeightedExcludeMostRecentEvent`` never uses the later boundary,
   ``EventWeightedExcludeEarliestEvent`` never the earlier one, ``EventWeightedIncludeBothEnds``
-  always both. Time-weighted bases answer 409 (not emulated).
-- Summaries are computed over good events only; ``PercentGood`` is the share of good events
-  (event-weighted: by count). Count is the number of good events. Where AVEVA's documentation
-  is silent (whether Count includes bad events), this is the emulator's choice: docs/verify.md.
-- A non-numeric (digital) stream supports Count (and PercentGood) only: 400 for other types.
-- An interval without a good event: Count 0, PercentGood 0, other types a bad value
-  (system state "Calc Failed").
+  always both.
+- ``timeType`` (PI Web API reference, "Time Type"): ``Auto`` (the time of the minimum or
+  maximum for those types, else the start of the interval), ``EarliestTime`` (its start),
+  ``MostRecentTime`` (its end).
+- Summaries are computed over good values only; an interval without one answers the system
+  state "Calc Failed" for the types other than Count and PercentGood.
+- A non-numeric (digital) stream supports Count and PercentGood ("Count is the only summary type
+  supported on non-numeric streams"): any other type fails in its own item (``WebException``).
 """
 
 from __future__ import annotations
@@ -24,60 +28,56 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
+from naia.emulator import values as vals
+from naia.emulator import weighting
 from naia.emulator.catalog import EmulatedPoint
 from naia.emulator.context import Emulator, web_id_type
-from naia.emulator.data import failed_stream, resolve_streams, stream_head
+from naia.emulator.data import failed_stream, resolve_streams, stream_head, time_range
 from naia.emulator.fields import Selection
 from naia.emulator.http import ApiError, Call, Query, Reply
-from naia.emulator.pitime import PiTimeError, parse_pi_time
-from naia.emulator.reader import concat, empty_events
-from naia.emulator.render import format_us, json_bytes
-from naia.sources.simulator.generate import Events
-from naia.sources.simulator.source import SimulatorSource, effective_definition
+from naia.emulator.render import format_ticks, json_bytes
+from naia.sources.simulator.source import effective_definition
 
-MAX_US = 253_402_300_799_999_999
 MAX_INTERVALS = 150_000  # a summaryDuration giving more intervals than this: 400
 CALC_FAILED = {"Name": "Calc Failed", "Value": 310, "IsSystem": True}
-_TYPES = {
-    t.lower(): t
-    for t in (
-        "Count",
-        "Total",
-        "Average",
-        "Minimum",
-        "Maximum",
-        "Range",
-        "StdDev",
-        "PopulationStdDev",
-        "PercentGood",
-    )
-}
-_NON_NUMERIC = {"count", "percentgood"}
+_ALL = ("Total", "Average", "Minimum", "Maximum", "Range", "StdDev", "PopulationStdDev",
+        "Count", "PercentGood")  # fmt: skip
+_NON_NUMERIC = ("Count", "PercentGood")
+_TYPES = {t.lower(): t for t in (*_ALL, "TotalWithUOM")}
+_GROUPS = {"all": _ALL, "allfornonnumeric": _NON_NUMERIC}
 _EVENT_BASES = {  # basis → (use the event at the earlier bound, at the later bound); None: rule
     "eventweighted": None,
     "eventweightedexcludemostrecentevent": (True, False),
     "eventweightedexcludeearliestevent": (False, True),
     "eventweightedincludebothends": (True, True),
 }
-_TIME_BASES = {"timeweighted", "timeweightedcontinuous", "timeweighteddiscrete"}
-_UNITS = {"ms": 1_000, "s": 10**6, "m": 60 * 10**6, "min": 60 * 10**6, "h": 3_600 * 10**6,
-          "d": 86_400 * 10**6, "w": 7 * 86_400 * 10**6}  # fmt: skip
+_TIME_BASES = {  # basis → interpolate linearly? None: as the point (stepped or not)
+    "timeweighted": None,
+    "timeweightedcontinuous": True,
+    "timeweighteddiscrete": False,
+}
+_TIME_TYPES = {t.lower(): t for t in ("Auto", "EarliestTime", "MostRecentTime")}
+_UNITS = {"ms": 10**4, "s": 10**7, "m": 60 * 10**7, "min": 60 * 10**7, "h": 3_600 * 10**7,
+          "d": 86_400 * 10**7, "w": 7 * 86_400 * 10**7}  # fmt: skip
 _DURATION = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*([a-z]+)")
+_ALL_EVENTS = 2**62  # no maxCount: every event of the range
 
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """What a summary request asks: types, intervals (absolute lo < hi, in answer order) and
-    which boundary events each interval uses."""
+    """What a summary request asks: types, intervals (absolute lo < hi in ticks, in answer
+    order), the basis (time-weighted with its interpolation, or event-weighted with the
+    boundary events each interval uses) and the time type."""
 
     types: tuple[str, ...]
     intervals: tuple[tuple[int, int], ...]
+    time_weighted: bool
+    continuous: bool | None  # time-weighted: None = as the point is stepped or not
     include_lo: bool
     include_hi: bool
-    lo_us: int
-    hi_us: int
+    time_type: str
+    lo: int
+    hi: int
 
 
 def stream_summary(emu: Emulator, call: Call, web_id: str) -> Reply:
@@ -116,19 +116,21 @@ def _select(body: Mapping[str, object], query: Query) -> object:
 def _plan(emu: Emulator, query: Query) -> Plan:
     types = _types(query.get_all("summaryType"))
     basis = (query.get("calculationBasis") or "TimeWeighted").strip()
-    if query.get("filterExpression"):
+    time_type = _time_type(query.get("timeType"))
+    if (query.get("filterExpression") or "").strip():
         raise ApiError(409, "filterExpression is not supported by the emulator.")
-    start, end = _time(emu, query, "startTime", "*-1d"), _time(emu, query, "endTime", "*")
+    start, end = time_range(emu, query)
     intervals = _intervals(start, end, _duration(query.get("summaryDuration")))
+    lo, hi = max(0, min(start, end)), min(vals.MAX_TICKS, max(start, end))
     key = basis.lower()
     if key in _TIME_BASES:
-        raise ApiError(409, f"calculationBasis '{basis}' is not supported by the emulator.")
+        return Plan(types, tuple(intervals), True, _TIME_BASES[key], False, False, time_type,
+                    lo, hi)  # fmt: skip
     if key not in _EVENT_BASES:
         raise ApiError(400, f"The value '{basis}' is not valid for calculationBasis.")
     # EventWeighted: both ends for one interval, the earlier one for several
     ends = _EVENT_BASES[key] or (True, len(intervals) == 1)
-    lo, hi = max(0, min(start, end)), min(MAX_US, max(start, end))
-    return Plan(types, tuple(intervals), ends[0], ends[1], lo, hi)
+    return Plan(types, tuple(intervals), False, None, ends[0], ends[1], time_type, lo, hi)
 
 
 def _types(texts: Sequence[str]) -> tuple[str, ...]:
@@ -136,8 +138,8 @@ def _types(texts: Sequence[str]) -> tuple[str, ...]:
     for text in texts or ["Total"]:
         for part in text.split(","):
             key = part.strip().lower()
-            if key == "all":
-                names += [t for t in _TYPES.values() if t not in names]
+            if key in _GROUPS:
+                names += _GROUPS[key]
             elif key in _TYPES:
                 names.append(_TYPES[key])
             else:
@@ -145,11 +147,11 @@ def _types(texts: Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def _time(emu: Emulator, query: Query, name: str, default: str) -> int:
-    try:
-        return parse_pi_time(query.get(name) or default, emu.clock())
-    except PiTimeError as exc:
-        raise ApiError(400, f"{exc} ({name})") from None
+def _time_type(text: str | None) -> str:
+    key = (text or "Auto").strip().lower()
+    if key not in _TIME_TYPES:
+        raise ApiError(400, f"The value '{(text or '').strip()}' is not valid for timeType.")
+    return _TIME_TYPES[key]
 
 
 def _duration(text: str | None) -> int | None:
@@ -167,7 +169,7 @@ def _duration(text: str | None) -> int | None:
 
 def _intervals(start: int, end: int, step: int | None) -> list[tuple[int, int]]:
     """Absolute (lo, hi) intervals in answer order: from startTime towards endTime."""
-    lo, hi = max(0, min(start, end)), min(MAX_US, max(start, end))
+    lo, hi = max(0, min(start, end)), min(vals.MAX_TICKS, max(start, end))
     if step is None or hi - lo <= step:
         return [(lo, hi)]
     if -(-(hi - lo) // step) > MAX_INTERVALS:
@@ -179,62 +181,58 @@ def _intervals(start: int, end: int, step: int | None) -> list[tuple[int, int]]:
 
 # Values ---------------------------------------------------------------------------------------
 def _summaries(emu: Emulator, point: EmulatedPoint, plan: Plan) -> list[dict[str, object]]:
-    digital = effective_definition(emu.settings.simulator, point.definition).is_digital
-    refused = [t for t in plan.types if digital and t.lower() not in _NON_NUMERIC]
-    if refused:
-        raise ApiError(400, f"Summary type '{refused[0]}' is not supported on non-numeric "
-                            f"stream '{point.name}'.")  # fmt: skip
-    events = _events(emu, point.data_name, plan.lo_us, plan.hi_us)
-    ts = events.ts_us
+    definition = effective_definition(emu.settings.simulator, point.definition)
+    digital = definition.is_digital
+    refused = {t for t in plan.types if digital and t not in _NON_NUMERIC}
+    computed = tuple(t for t in plan.types if t not in refused)
+    known = _known(emu, point, plan)
+    continuous = (not digital) if plan.continuous is None else plan.continuous
     out: list[dict[str, object]] = []
     for lo, hi in plan.intervals:
-        first = int(np.searchsorted(ts, lo, side="left" if plan.include_lo else "right"))
-        stop = int(np.searchsorted(ts, hi, side="right" if plan.include_hi else "left"))
-        part = slice(first, max(first, stop))
-        good = events.good[part]
-        values = events.value[part][good]
-        stamps = ts[part][good]
+        if plan.time_weighted:
+            results = weighting.time_weighted(known, lo, hi, continuous, computed)
+        else:
+            results = weighting.event_weighted(
+                known, lo, hi, plan.include_lo, plan.include_hi, computed
+            )
         for kind in plan.types:
-            value, at = _one(kind, values, stamps, int(good.size), lo)
-            out.append({"Type": kind, "Value": _timed(value, at, point.definition.units)})
+            if kind in refused:
+                out.append(_refused(kind, point.name))
+                continue
+            value, at = results[kind]
+            at = _stamp(plan.time_type, at, lo, hi)
+            out.append({"Type": kind, "Value": _timed(value, at, definition.units)})
     return out
 
 
-def _events(emu: Emulator, data_name: str, lo: int, hi: int) -> Events:
-    source = SimulatorSource(emu.settings.simulator)
-    found = concat(source.events(data_name, lo, min(MAX_US, hi) + 1))  # hi itself included
-    return empty_events() if found is None else found
+def _known(emu: Emulator, point: EmulatedPoint, plan: Plan) -> weighting.Known:
+    """The events the summaries need: those of the range, and for a time weighting the last
+    one before it and the first one after it (to interpolate at the boundaries)."""
+    parts = [vals.read(emu, point, plan.lo, plan.hi, _ALL_EVENTS, descending=False)]
+    if plan.time_weighted:
+        parts = [vals.before(emu, point, plan.lo), *parts, vals.after(emu, point, plan.hi)]
+    found = vals.join(parts)
+    events = found.events
+    return weighting.Known(found.ticks, events.value, events.good, events.state_index >= 0)
 
 
-def _one(
-    kind: str, values: np.ndarray, stamps: np.ndarray, total: int, lo: int
-) -> tuple[object, int]:
-    n = int(values.size)
-    if kind == "Count":
-        return n, lo
-    if kind == "PercentGood":
-        return (100.0 * n / total if total else 0.0), lo
-    if n == 0 or (kind == "StdDev" and n < 2):
-        return CALC_FAILED, lo
-    if kind == "Minimum":
-        i = int(np.argmin(values))
-        return float(values[i]), int(stamps[i])
-    if kind == "Maximum":
-        i = int(np.argmax(values))
-        return float(values[i]), int(stamps[i])
-    results = {
-        "Total": lambda: float(values.sum()),
-        "Average": lambda: float(values.mean()),
-        "Range": lambda: float(values.max() - values.min()),
-        "StdDev": lambda: float(values.std(ddof=1)),
-        "PopulationStdDev": lambda: float(values.std(ddof=0)),
-    }
-    return results[kind](), lo
+def _stamp(time_type: str, at: int, lo: int, hi: int) -> int:
+    if time_type == "EarliestTime":
+        return lo
+    if time_type == "MostRecentTime":
+        return hi
+    return at
+
+
+def _refused(kind: str, name: str) -> dict[str, object]:
+    message = f"Summary type '{kind}' is not supported on non-numeric stream '{name}'."
+    return {"Type": kind, "Value": None, "WebException": {"StatusCode": 400, "Errors": [message]}}
 
 
 def _timed(value: object, at: int, units: str) -> dict[str, object]:
-    good = not isinstance(value, dict)
+    good = value is not None
     return {
-        "Timestamp": format_us(at), "Value": value, "UnitsAbbreviation": units if good else "",
-        "Good": good, "Questionable": False, "Substituted": False, "Annotated": False,
+        "Timestamp": format_ticks(at), "Value": value if good else CALC_FAILED,
+        "UnitsAbbreviation": units if good else "", "Good": good, "Questionable": False,
+        "Substituted": False, "Annotated": False,
     }  # fmt: skip

@@ -42,12 +42,14 @@ from naia.domain.model import (
 )
 from naia.domain.ports import (
     ChunkWriter,
+    PointWindowTallies,
     RetryCounting,
     Source,
     SourceProvider,
     StateStore,
     StoreCounter,
     StoredCounts,
+    StoreTallier,
 )
 from naia.kernel.backoff import call_with_retry
 from naia.kernel.bucket import TokenBucket
@@ -56,7 +58,7 @@ from naia.orchestrator.live import LiveRequest
 from naia.orchestrator.observer import NullObserver, Observer
 from naia.orchestrator.retry import RetryPolicy, retry_after
 from naia.orchestrator.throttle import guarded
-from naia.orchestrator.verify import compare, settled_windows, source_counts
+from naia.orchestrator.verify import compare, settled_windows, source_tallies, stored_counts
 from naia.orchestrator.views import ChunkMap, RequestView, Stats
 from naia.planner import Limits, make_plan
 
@@ -109,7 +111,7 @@ class Orchestrator:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         observer: Observer | None = None,
-        counter: StoreCounter | None = None,
+        counter: StoreCounter | StoreTallier | None = None,
     ) -> None:
         """``counter`` counts the store's rows for ``verify`` (None: verification unavailable)."""
         self._counter = counter
@@ -624,15 +626,17 @@ class Orchestrator:
         try:
             source = self._sources.open(spec.connector_type)
             try:
-                wanted = self._with_retry(lambda: source_counts(source, spec.points, grid))
+                wanted = self._with_retry(lambda: source_tallies(source, spec.points, grid))
             finally:
                 source.close()
-            stored = self._with_retry(lambda: self._counter_of(spec.points, grid))
+            stored = self._with_retry(lambda: self._counter_of(spec.points, grid, wanted, settled))
             result = compare(spec.points, grid, wanted, stored, settled)
             deadline = self._clock() + (self._config.verify_catch_up_s if catch_up else 0.0)
             while result.mismatches and self._clock() < deadline:
                 self._sleep(min(1.0, max(0.0, deadline - self._clock())))
-                stored = self._with_retry(lambda: self._counter_of(spec.points, grid))
+                stored = self._with_retry(
+                    lambda: self._counter_of(spec.points, grid, wanted, settled)
+                )
                 result = compare(spec.points, grid, wanted, stored, settled)
         except Exception as exc:  # the verification fails; the data is left as it is
             if not isinstance(exc, NaiaError):
@@ -652,9 +656,11 @@ class Orchestrator:
                  status.value, len(result.mismatches), result.windows_checked)  # fmt: skip
         return verification
 
-    def _counter_of(self, points: tuple[str, ...], grid: WindowGrid) -> StoredCounts:
+    def _counter_of(
+        self, points: tuple[str, ...], grid: WindowGrid, wanted: PointWindowTallies, settled: int
+    ) -> StoredCounts:
         assert self._counter is not None
-        return self._counter.stored_counts(points, grid)
+        return stored_counts(self._counter, points, grid, wanted, settled)
 
     def _with_retry(self, call: Callable[[], _T]) -> _T:
         return call_with_retry(

@@ -13,6 +13,7 @@ from naia.services.process import (
     LaunchSpec,
     ServiceError,
     ensure_command,
+    find_processes,
     is_running,
     read_pid,
     run_logged,
@@ -27,6 +28,8 @@ class Service(ABC):
     """One service under ``<data_dir>/<name>/``: ``<name>.pid``, ``logs/``, its data and jars."""
 
     name: ClassVar[str]
+    may_be_refused: ClassVar[bool] = False
+    """A start that fails may succeed when tried again a little later (``start_attempts``)."""
 
     def __init__(self, settings: ServicesSettings) -> None:
         self.settings = settings
@@ -52,6 +55,15 @@ class Service(ABC):
     def log_files(self) -> list[Path]:
         """The logs worth showing when the service fails to start."""
         return [self.stdout_log]
+
+    def strays(self) -> list[int]:
+        """Processes of this service (its markers, so this data folder) that the PID file does
+        not point to: what a start that failed or was given up on left behind. Empty for a
+        service whose markers do not name its data folder (they could match another's)."""
+        markers = self.markers()
+        if not any(str(self.settings.data_dir) in marker for marker in markers):
+            return []
+        return find_processes(markers, exclude=[p for p in [read_pid(self.pid_path)] if p])
 
     def running_pid(self) -> int | None:
         """The PID from the PID file if that process is alive and is this service."""

@@ -11,7 +11,7 @@ from xml.sax.saxutils import quoteattr
 
 from naia.services.base import Service, maven_copy
 from naia.services.java import ensure_jdk
-from naia.services.process import LOOPBACK, LaunchSpec, run_logged
+from naia.services.process import LOOPBACK, LaunchSpec, connect_loopback, run_logged
 from naia.services.settings import ServicesSettings
 
 KAFKA_MAIN = "kafka.Kafka"
@@ -141,7 +141,7 @@ def probe(port: int, timeout_s: float = 2.0) -> bool:
     """
     correlation_id = 0x6E616961  # "naia"
     try:
-        with socket.create_connection((LOOPBACK, port), timeout=timeout_s) as sock:
+        with connect_loopback(port, timeout_s) as sock:
             sock.sendall(metadata_request(correlation_id))
             (size,) = struct.unpack(">i", _recv_exactly(sock, 4))
             if not 12 <= size <= _MAX_RESPONSE_BYTES:
@@ -159,6 +159,7 @@ class Kafka(Service):
     """``<data_dir>/kafka/{lib/<version>/, config/, data/, logs/, kafka.pid}``."""
 
     name = "kafka"
+    may_be_refused = True  # right after a kill -9: "Another broker is registered with that id"
 
     @property
     def version(self) -> str:

@@ -12,19 +12,23 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from naia.kernel.backoff import Backoff
 from naia.services.base import Service
 from naia.services.kafka import Kafka
 from naia.services.process import (
     LOOPBACK,
     ServiceError,
+    child_running,
     describe_logs,
     is_running,
+    kill_processes,
     log_offsets,
     port_in_use,
     read_pid,
@@ -116,6 +120,8 @@ class ServiceManager:
                 if starting is not None:
                     pending[service.name] = starting
             failures.update(self._await_ready(pending))
+            for name in [n for n in failures if self.services[n].may_be_refused]:
+                self._start_again(self.services[name], failures, notes)
         statuses = [
             self._status(service, "failed" if service.name in failures else notes[service.name])
             for service in selected
@@ -148,6 +154,40 @@ class ServiceManager:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _start_again(
+        self, service: Service, failures: dict[str, str], notes: dict[str, str]
+    ) -> None:
+        """Try a refused start again (``start_attempts`` in all, with backoff), after killing
+        what the failed one left behind; when giving up, kill that too."""
+        s = self.settings
+        backoff, rng = Backoff(s.start_retry_base_s, s.start_retry_max_s), random.Random()
+        name = service.name
+        for attempt in range(2, s.start_attempts + 1):
+            self._kill_strays(service)
+            wait = backoff.delay(attempt - 1, rng)
+            first = failures[name].splitlines()[0]
+            self._emit(f"{name}: start failed ({first}); trying again in {wait:.1f}s "
+                       f"(attempt {attempt} of {s.start_attempts})")  # fmt: skip
+            time.sleep(wait)
+            try:
+                starting, note = self._launch(service)
+            except ServiceError as exc:
+                failures[name] = str(exc)
+                continue
+            del failures[name]
+            notes[name] = f"{note} (attempt {attempt})"
+            if starting is not None:
+                failures.update(self._await_ready({name: starting}))
+            if name not in failures:
+                return
+        self._kill_strays(service)
+
+    def _kill_strays(self, service: Service) -> None:
+        strays = service.strays()
+        if strays:
+            self._emit(f"{service.name}: killing what a failed start left behind (pids {strays})")
+            kill_processes(strays)
 
     def _launch(self, service: Service) -> tuple[_Starting | None, str]:
         """Start ``service`` unless it runs; None if it already answers."""
@@ -190,7 +230,7 @@ class ServiceManager:
                 if item.service.healthy():
                     del waiting[name]
                     self._emit(f"{name}: ready after {time.monotonic() - item.started:.1f}s")
-                elif not is_running(item.pid, item.service.markers()):
+                elif not _alive(item):
                     del waiting[name]
                     item.service.pid_path.unlink(missing_ok=True)
                     failures[name] = f"{name} exited during startup (pid {item.pid})\n{_logs(item)}"
@@ -227,6 +267,13 @@ class ServiceManager:
         if note is None:
             note = _describe(pid, healthy, self.settings.data_dir)
         return ServiceStatus(service.name, service.version, pid, service.ports(), healthy, note)
+
+
+def _alive(item: _Starting) -> bool:
+    """A process this manager spawned is alive until it is reaped (its PID cannot be reused);
+    one found starting (spawned by another run) is checked by its command line."""
+    running = child_running(item.pid)
+    return is_running(item.pid, item.service.markers()) if running is None else running
 
 
 def _logs(item: _Starting) -> str:

@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -110,6 +111,49 @@ def is_running(pid: int, markers: Sequence[str]) -> bool:
     return all(marker in command for marker in markers)
 
 
+def child_running(pid: int) -> bool | None:
+    """Whether ``pid``, a child of this process, still runs (reaping it if it exited); None
+    when it is not our child. A child's PID cannot be reused before it is reaped, so this needs
+    no command-line check (which a busy or starting process may fail to answer)."""
+    try:
+        done, _status = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        return None
+    return done == 0
+
+
+def find_processes(markers: Sequence[str], exclude: Sequence[int] = ()) -> list[int]:
+    """PIDs (not this process, nor ``exclude``) whose command line holds every marker."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        pid = int(entry.name)
+        if pid == os.getpid() or pid in exclude:
+            continue
+        state = _proc_state(pid)
+        if state is None or state in {"Z", "X"}:
+            continue
+        command = _cmdline(pid)
+        if command and all(marker in command for marker in markers):
+            found.append(pid)
+    return found
+
+
+def kill_processes(pids: Sequence[int], timeout_s: float = _KILL_WAIT_S) -> None:
+    """SIGKILL ``pids`` and wait until they are gone (reaped if they are our children)."""
+    for pid in pids:
+        _signal(pid, signal.SIGKILL, group=False)
+
+    def gone() -> bool:
+        for pid in pids:
+            _reap(pid)
+        return all(_proc_state(pid) in {None, "Z", "X"} for pid in pids)
+
+    if not wait_for(gone, timeout_s, 0.05):
+        raise ServiceError(f"processes {list(pids)} survived SIGKILL")
+
+
 def wait_for(predicate: Callable[[], bool], timeout_s: float, interval_s: float = 0.2) -> bool:
     """Poll ``predicate`` until it is true (True) or ``timeout_s`` elapses (False)."""
     deadline = time.monotonic() + timeout_s
@@ -145,11 +189,38 @@ def stop_process(pid: int, markers: Sequence[str], timeout_s: float) -> str:
     raise ServiceError(f"process {pid} survived SIGKILL")
 
 
+class SelfConnectedError(ConnectionRefusedError):
+    """A connection to a loopback port nobody listens on that the kernel made to itself."""
+
+
+def connect_loopback(port: int, timeout_s: float, source_port: int = 0) -> socket.socket:
+    """A TCP connection to ``127.0.0.1:port``, refused when it is a self-connection.
+
+    Probing a port inside the ephemeral range (32768–60999 on Linux) that nothing listens on
+    can make the kernel pick that very port as the client's: the socket connects to itself
+    (TCP simultaneous open), looks like a live service, and holds the port while the service
+    tries to bind it ("Address already in use"). Such a socket is reset at once (no TIME_WAIT)
+    and reported as refused."""
+    sock = socket.create_connection((LOOPBACK, port), timeout=timeout_s,
+                                    source_address=(LOOPBACK, source_port))  # fmt: skip
+    if sock.getsockname() == sock.getpeername():
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()
+        raise SelfConnectedError(f"{LOOPBACK}:{port}: connected to itself, nothing listens")
+    return sock
+
+
 def port_in_use(port: int, host: str = LOOPBACK) -> bool:
-    """True if something accepts TCP connections on ``host:port``."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex((host, port)) == 0
+    """True if something accepts TCP connections on ``host:port`` (a self-connection aside)."""
+    if host != LOOPBACK:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.settimeout(0.5)
+            return sock.connect_ex((host, port)) == 0
+    try:
+        connect_loopback(port, 0.5).close()
+    except OSError:
+        return False
+    return True
 
 
 def log_offsets(paths: Sequence[Path]) -> dict[Path, int]:

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
 import subprocess
 from pathlib import Path
 
 from naia.services.base import Service
-from naia.services.process import LOOPBACK, LaunchSpec, ServiceError, ensure_command
+from naia.services.process import (
+    LOOPBACK,
+    LaunchSpec,
+    ServiceError,
+    connect_loopback,
+    ensure_command,
+)
 
 APT_PACKAGE = "redis-server"
 _VERSION = re.compile(r"v=(\d+(?:\.\d+)*)")
@@ -42,7 +47,7 @@ def server_args(port: int, data_dir: Path) -> tuple[str, ...]:
 def probe(port: int, timeout_s: float = 2.0) -> bool:
     """True if Redis on ``port`` answers PING with PONG."""
     try:
-        with socket.create_connection((LOOPBACK, port), timeout=timeout_s) as sock:
+        with connect_loopback(port, timeout_s) as sock:
             sock.sendall(_PING)
             return sock.recv(64).startswith(b"+PONG")
     except OSError:

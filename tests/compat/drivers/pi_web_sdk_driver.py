@@ -1,5 +1,5 @@
 """pi-web-sdk (``pi_web_sdk``), unchanged, against the emulator: ``python pi_web_sdk_driver.py
-BASE_URL START END``. Summary is left out until the emulator serves it."""
+BASE_URL START END``. Summaries are driven by osipiconnect_driver.py."""
 
 from __future__ import annotations
 

@@ -21,6 +21,8 @@
     chunksFor: null,
     chunksKey: null,
     throughputFor: null,
+    fleetFor: null,
+    noFleet: false, // this API reads PI itself (GET …/fleet answers 404 NOT_FLEET): stop asking
     layout: null,
     polls: 0,
     timer: null,
@@ -434,6 +436,8 @@
       state.chunksFor = null;
       state.chunksKey = null;
       state.throughputFor = null;
+      state.fleetFor = null;
+      $("fleet-panel").hidden = true;
       $("chart").innerHTML = "";
     }
     $("detail").hidden = !id;
@@ -467,6 +471,40 @@
     if (isActive(req.status) || state.throughputFor !== id || statusChanged(previous, req)) {
       await refreshThroughput(id, req);
     }
+    if (!state.noFleet && (isActive(req.status) || state.fleetFor !== id || statusChanged(previous, req))) {
+      await refreshFleet(id);
+    }
+  }
+
+  async function refreshFleet(id) {
+    const result = await api(`/api/backfill/request/${encodeURIComponent(id)}/fleet`);
+    if (id !== state.selected) return;
+    if (!result.ok) {
+      if (result.status === 404 && /runs no fleet/.test(apiError(result))) state.noFleet = true;
+      $("fleet-panel").hidden = true;
+      return;
+    }
+    state.fleetFor = id;
+    renderFleet(result.body.data);
+  }
+
+  function renderFleet(fleet) {
+    $("fleet-panel").hidden = false;
+    const parts = [
+      `${fmtInt(fleet.dispatchedUnits)} units dispatched`,
+      `${fmtInt(fleet.outstandingUnits)} outstanding`,
+    ];
+    if (fleet.skippedUnits) parts.push(`${fmtInt(fleet.skippedUnits)} skipped`);
+    if (fleet.owner) parts.push(`owner ${fleet.owner} (run ${fleet.run})`);
+    $("fleet-summary").textContent = parts.join(" · ");
+    const fetchers = [...fleet.fetchers].sort((a, b) => a.fetcher.localeCompare(b.fetcher));
+    $("fleet-empty").hidden = fetchers.length > 0;
+    $("fleet-body").innerHTML = fetchers
+      .map((f) => `<tr data-fetcher="${esc(f.fetcher)}"><td class="fleet-id">${esc(f.fetcher)}</td>`
+        + `<td class="num fleet-units">${fmtInt(f.units)}</td><td class="num fleet-values">${fmtInt(f.values)}</td>`
+        + `<td class="num fleet-seconds">${f.seconds.toFixed(1)}</td>`
+        + `<td class="num fleet-rate">${f.valuesPerSecond == null ? "–" : fmtInt(f.valuesPerSecond)}</td></tr>`)
+      .join("");
   }
 
   function statusChanged(previous, req) {

@@ -27,7 +27,7 @@ from typing import TypeVar
 
 import pyarrow as pa
 
-from naia.domain.counting import count_rows
+from naia.domain.counting import tally_rows
 from naia.domain.errors import (
     NaiaError,
     SourceError,
@@ -35,7 +35,7 @@ from naia.domain.errors import (
     UnknownPointError,
 )
 from naia.domain.model import WindowGrid
-from naia.domain.ports import PointWindowCounts
+from naia.domain.ports import PointWindowTallies
 from naia.domain.schema import point_batch, rebatch
 from naia.domain.timeparse import to_us
 from naia.sources.afsdk import sdk
@@ -91,11 +91,12 @@ class AfSdkSource:
         parts = self._batches(resolved, to_us(start), to_us(end))
         return rebatch(parts, self._settings.batch_rows)
 
-    def count_events(self, points: Sequence[str], grid: WindowGrid) -> PointWindowCounts:
-        """A thin read: the bulk RecordedValues of ``read`` over the whole grid, counted per
-        window. ``PIPointList.Summaries`` is not used: with AFCalculationBasis.EventWeighted the
-        AF SDK counts the events at both ends of a single interval (docs/verify.md)."""
-        return count_rows(self.read(points, grid.start, grid.end), points, grid)
+    def tally_events(self, points: Sequence[str], grid: WindowGrid) -> PointWindowTallies:
+        """Count and key fingerprint per window from a thin read: the bulk RecordedValues of
+        ``read`` over the whole grid. ``PIPointList.Summaries`` is not used: with
+        AFCalculationBasis.EventWeighted the AF SDK counts the events at both ends of a single
+        interval (docs/verify.md)."""
+        return tally_rows(self.read(points, grid.start, grid.end), points, grid)
 
     def close(self) -> None:
         self._disconnect()

@@ -20,10 +20,10 @@ from types import TracebackType
 import httpx
 import pyarrow as pa
 
-from naia.domain.counting import count_rows
+from naia.domain.counting import tally_rows
 from naia.domain.errors import SourceError, UnknownPointError
 from naia.domain.model import WindowGrid
-from naia.domain.ports import PointWindowCounts
+from naia.domain.ports import PointWindowTallies
 from naia.domain.timeparse import to_us
 from naia.kernel.groups import groups
 from naia.kernel.pump import pump
@@ -88,20 +88,24 @@ class PiWebApiSource:
         ]
         return fan_out(tasks, self._settings.max_concurrency)
 
-    def count_events(self, points: Sequence[str], grid: WindowGrid) -> PointWindowCounts:
-        """A thin read: the recorded values of [grid.start, grid.end) with their timestamps
-        only (``selectedFields``), paged exactly as ``read`` pages, counted per window. The
-        summary (``summaryType=Count``) is not used: AVEVA documents EventWeighted counts as
-        closed at both ends for one interval (see docs/verify.md)."""
+    def tally_events(self, points: Sequence[str], grid: WindowGrid) -> PointWindowTallies:
+        """Count and key fingerprint per window from a thin read: the recorded values of
+        [grid.start, grid.end) with their timestamps only (``selectedFields``), paged exactly as
+        ``read`` pages, seq numbered across pages as ``read`` numbers it. The summary
+        (``summaryType=Count``) is not used: AVEVA documents EventWeighted counts as closed at
+        both ends for one interval (see docs/verify.md)."""
+        return tally_rows(self._thin_read(points, grid), points, grid)
+
+    def _thin_read(self, points: Sequence[str], grid: WindowGrid) -> Iterator[pa.RecordBatch]:
         start_us, end_us = to_us(grid.start), to_us(grid.end)
         if not points or end_us <= start_us:
-            return {}
+            return iter(())
         streams = self._streams(points)
         tasks: list[Task] = [
             partial(read_group, self._client, self._sizer, group, start_us, end_us, thin=True)
             for group in groups(streams, self._settings.points_per_request)
         ]
-        return count_rows(fan_out(tasks, self._settings.max_concurrency), points, grid)
+        return fan_out(tasks, self._settings.max_concurrency)
 
     def close(self) -> None:
         self._client.close()

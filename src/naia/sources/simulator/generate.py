@@ -79,12 +79,6 @@ def event_times(
     return _timestamps(point, options, start_us, end_us)[1]
 
 
-def regular_count(options: PointOptions, start_us: int, end_us: int) -> int:
-    """Events of a regular point in [start_us, end_us): the interval boundaries inside it."""
-    interval = int(options.interval_seconds * US_PER_S)
-    return max(0, -(-end_us // interval) - -(-start_us // interval))
-
-
 def _timestamps(
     point: PointDef, options: PointOptions, start_us: int, end_us: int
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.bool_]]:

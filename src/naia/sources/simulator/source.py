@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -9,22 +10,24 @@ from datetime import datetime
 import numpy as np
 import pyarrow as pa
 
+from naia.domain.counting import tally_rows, window_edges
 from naia.domain.errors import UnknownPointError
+from naia.domain.fingerprint import EMPTY, Tally, progression_tally
 from naia.domain.model import WindowGrid
-from naia.domain.ports import PointWindowCounts
-from naia.domain.schema import BATCH_SCHEMA, TIMESTAMP_TYPE
+from naia.domain.ports import PointWindowTallies
+from naia.domain.schema import BATCH_SCHEMA, TIMESTAMP_TYPE, seq_numbers
 from naia.domain.timeparse import to_us
 from naia.sources.simulator.block import Block, generate_block
 from naia.sources.simulator.catalogue import PointDef, find_point
 from naia.sources.simulator.generate import (
+    US_PER_S,
     Events,
     event_times,
     generate,
     is_regular,
-    regular_count,
     slot_count,
 )
-from naia.sources.simulator.settings import SimulatorSettings
+from naia.sources.simulator.settings import PointOptions, SimulatorSettings
 
 
 class SimulatorSource:
@@ -72,37 +75,60 @@ class SimulatorSource:
         definition = effective_definition(self._settings, _resolve(point))
         return generate(definition, self._settings.options_for(point), start_us, end_us)
 
-    def count_events(self, points: Sequence[str], grid: WindowGrid) -> PointWindowCounts:
-        """Exact counts from the generator: arithmetic for a regular point; for an irregular
-        one its timestamps only (no values), block by block, bucketed by window."""
+    def tally_events(self, points: Sequence[str], grid: WindowGrid) -> PointWindowTallies:
+        """Count and key fingerprint per (point, window), without generating values: in closed
+        form for a regular point (its keys are an arithmetic progression, seq 0); for an
+        irregular one from the generator's timestamps, seq numbered as ``read`` numbers it."""
         self.check_points(points)
-        edges = np.array([to_us(a) for a, _ in grid.windows()] + [to_us(grid.end)], np.int64)
-        counts: dict[tuple[str, int], int] = {}
+        edges = window_edges(grid)
+        tallies: dict[tuple[str, int], Tally] = {}
         for point in points:
-            per_window = self._point_counts(point, edges)
-            counts.update({(point, i): int(n) for i, n in enumerate(per_window) if n})
-        return counts
+            per_window = self._point_tallies(point, grid, edges)
+            tallies.update({(point, i): t for i, t in enumerate(per_window) if t.count})
+        return tallies
 
-    def _point_counts(self, point: str, edges: np.ndarray) -> np.ndarray:
+    def _point_tallies(self, point: str, grid: WindowGrid, edges: np.ndarray) -> list[Tally]:
         options = self._settings.options_for(point)
-        windows = len(edges) - 1
+        origin = int(edges[0])
         if is_regular(options):
-            return np.array(
-                [regular_count(options, int(edges[i]), int(edges[i + 1])) for i in range(windows)]
-            )
+            interval = int(options.interval_seconds * US_PER_S)
+            out = []
+            for a, b in itertools.pairwise(int(e) for e in edges):
+                first = -(-a // interval)
+                n = max(0, -(-b // interval) - first)
+                out.append(progression_tally(n, interval, first * interval - origin))
+            return out
         definition = effective_definition(self._settings, _resolve(point))
-        start_us, end_us = int(edges[0]), int(edges[-1])
+        batches = (
+            _times_batch(point, event_times(definition, options, a, b))
+            for a, b in self._blocks(options, origin, int(edges[-1]))
+        )
+        found = tally_rows(batches, [point], grid)
+        return [found.get((point, i), EMPTY) for i in range(len(edges) - 1)]
+
+    @staticmethod
+    def _blocks(options: PointOptions, start_us: int, end_us: int) -> Iterator[tuple[int, int]]:
         slots = slot_count(options, start_us, end_us)
         step = -(-(end_us - start_us) // max(1, -(-slots // _COUNT_BLOCK_SLOTS)))
-        total = np.zeros(windows, dtype=np.int64)
         for block_start in range(start_us, end_us, step):
-            ts = event_times(definition, options, block_start, min(block_start + step, end_us))
-            index = np.searchsorted(edges, ts, side="right") - 1
-            total += np.bincount(index, minlength=windows)[:windows]
-        return total
+            yield block_start, min(block_start + step, end_us)
 
     def close(self) -> None:
         return None
+
+
+def _times_batch(point: str, ts: np.ndarray) -> pa.RecordBatch:
+    """Timestamps and seq of one point's events (values left out: for tallies)."""
+    return pa.RecordBatch.from_arrays(
+        [
+            pa.array(ts).cast(TIMESTAMP_TYPE),
+            pa.DictionaryArray.from_arrays(
+                pa.array(np.zeros(len(ts), dtype=np.int32)), pa.array([point], pa.string())
+            ),
+            pa.array(seq_numbers(ts)),
+        ],
+        names=["ts", "source_address", "seq"],
+    )
 
 
 _COUNT_BLOCK_SLOTS = 1 << 20  # timestamps counted a block at a time: memory stays ~30 MB

@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
 
 from naia.domain.errors import TerminalError
+from naia.domain.fingerprint import MAX_DIRECT_SPAN_US, SEQ_SHIFT, P, tally_of
 from naia.domain.model import Chunk, ChunkCheckpoint, ChunkWritten, RequestRecord, WindowGrid
-from naia.domain.ports import StoredCounts
+from naia.domain.ports import PointWindowTallies, StoredCounts
 from naia.domain.records import record_from_json, record_to_json
 from naia.domain.schema import BATCH_SCHEMA
 
@@ -31,13 +33,13 @@ _HAS_ROWS = (
     "SELECT 1 FROM point_data WHERE ts >= ? AND ts < ? "
     "AND source_address IN (SELECT unnest(?::VARCHAR[])) LIMIT 1"
 )
-_COUNTS = (  # per key first (rows sharing ts, point and seq), then per (point, window); the
-    # points are picked after the key aggregate: picked before it, DuckDB ran out of memory
+_EXACT = (  # the same for the points of some pairs over the span of their windows; picked
+    # before the key aggregate (cheap), or, when that ran out of memory, after it (as _COUNTS)
     "SELECT source_address, w, sum(n), sum(n) - count(*) FROM ("
     "SELECT source_address, (epoch_us(ts) - ?) // ? AS w, ts, seq, count(*) AS n "
-    "FROM point_data WHERE ts >= ? AND ts < ? GROUP BY ALL) "
-    "WHERE source_address IN (SELECT unnest(?::VARCHAR[])) GROUP BY 1, 2"
+    "FROM point_data WHERE ts >= ? AND ts < ?{before} GROUP BY ALL){after} GROUP BY 1, 2"
 )
+_PICKED = "source_address IN (SELECT unnest(?::VARCHAR[]))"
 VERIFY_MEMORY_LIMIT = "64MB"
 """DuckDB's memory while it counts a request's keys, on one thread (it spills past it; two
 threads' hash tables do not fit); the writes' own limit and threads are restored after: a
@@ -203,26 +205,58 @@ class DuckDbStore:
             ).fetchall()
         return [ChunkCheckpoint(request_id, int(i), int(v), int(b), at) for i, v, b, at in rows]
 
-    # StoreCounter ----------------------------------------------------------------------------
-    def stored_counts(self, points: Sequence[str], grid: WindowGrid) -> StoredCounts:
-        """Rows and repeated (ts, source_address, seq) rows per (point, window): one query."""
-        step_us = grid.step // timedelta(microseconds=1)
-        start_us = _epoch_us(grid.start)
-        params = [start_us, step_us, grid.start, grid.end, list(points)]
+    # StoreTallier ----------------------------------------------------------------------------
+    def stored_tallies(self, points: Sequence[str], grid: WindowGrid) -> PointWindowTallies:
+        """Count and key fingerprint per (point, window) in one scan (no key aggregate)."""
+        params: list[object] = [grid.start, grid.end, list(points)]
+        with self.session() as cur:
+            share = cur.execute(_SHARE, [list(points), grid.start, grid.end]).fetchone()
+        mine, seen = share or (0, 0)
+        sql = tally_sql(grid, pick_first=2 * int(mine) < int(seen))
+        rows = self._tally_query(sql, params)
+        return {(str(p), int(w)): tally_of(n, (a, b, c, d)) for p, w, n, a, b, c, d in rows}
+
+    def exact_counts(self, grid: WindowGrid, pairs: Collection[tuple[str, int]]) -> StoredCounts:
+        """Rows and repeated keys of ``pairs`` only: the key aggregate reads their points over
+        the span of their windows (the caller keeps each call to a few million rows)."""
+        if not pairs:
+            return StoredCounts({}, {})
+        first = grid.window(min(w for _, w in pairs))[0]
+        last = grid.window(max(w for _, w in pairs))[1]
+        params = [_epoch_us(grid.start), grid.step // timedelta(microseconds=1), first, last,
+                  sorted({p for p, _ in pairs})]  # fmt: skip
+        try:
+            sql = _EXACT.format(before=f" AND {_PICKED}", after="")
+            rows = self._tally_query(sql, params, one_thread=True)
+        except duckdb.OutOfMemoryException:  # DuckDB spills the unfiltered aggregate only
+            log.info("exact count of %d pairs: out of memory, counting every point", len(pairs))
+            sql = _EXACT.format(before="", after=f" WHERE {_PICKED}")
+            rows = self._tally_query(sql, params, one_thread=True)
+        wanted = set(pairs)
+        counts = {(str(p), int(w)): int(n) for p, w, n, _ in rows}
+        dups = {(str(p), int(w)): int(d) for p, w, _, d in rows if d}
+        return StoredCounts(
+            {k: n for k, n in counts.items() if k in wanted},
+            {k: d for k, d in dups.items() if k in wanted},
+        )
+
+    def _tally_query(
+        self, sql: str, params: list[object], *, one_thread: bool = False
+    ) -> list[tuple[Any, ...]]:
+        """``one_thread``: a key aggregate, whose hash tables must fit VERIFY_MEMORY_LIMIT."""
         with self.session() as cur, self._verify_lock:
             cur.execute(f"SET memory_limit = '{VERIFY_MEMORY_LIMIT}'")
-            cur.execute("SET threads = 1")  # one aggregate's hash tables in that memory
+            if one_thread:
+                cur.execute("SET threads = 1")
             try:
-                rows = cur.execute(_COUNTS, params).fetchall()
+                return cur.execute(sql, params).fetchall()
             finally:
-                cur.execute("RESET threads")
+                if one_thread:
+                    cur.execute("RESET threads")
                 if self._memory_limit is None:
                     cur.execute("RESET memory_limit")
                 else:
                     cur.execute(f"SET memory_limit = '{self._memory_limit}'")
-        counts = {(str(p), int(w)): int(n) for p, w, n, _ in rows}
-        dups = {(str(p), int(w)): int(d) for p, w, _, d in rows if d}
-        return StoredCounts(counts, dups)
 
     # Queries ---------------------------------------------------------------------------------
     def query(self, sql: str) -> tuple[list[str], list[tuple[object, ...]]]:
@@ -230,6 +264,39 @@ class DuckDbStore:
             result = cur.execute(sql)
             names = [d[0] for d in result.description or []]
             return names, result.fetchall()
+
+
+def tally_sql(grid: WindowGrid, *, pick_first: bool) -> str:
+    """Per (point, window): count(*) and the fingerprint sums of naia.domain.fingerprint — the
+    very arithmetic of ``row_terms`` in BIGINT (every product below 2^63), sums in HUGEINT;
+    Σ u² is summed whole (u² < 2^62) and reduced modulo P by ``tally_of``: one modulo per row
+    less than ``row_terms``, the same residue.
+    ``pick_first``: keep the request's points before the arithmetic (the table holds many other
+    points in the range), else after the aggregate (cheaper when most rows are the request's).
+    Parameters: start, end (timestamps), points (VARCHAR[])."""
+    start_us = _epoch_us(grid.start)
+    step_us = grid.step // timedelta(microseconds=1)
+    direct = _epoch_us(grid.end) - start_us <= MAX_DIRECT_SPAN_US  # K fits BIGINT
+    k = f"x * {SEQ_SHIFT} + seq" if direct else f"(x % {P}) * {SEQ_SHIFT} + seq"
+    picked = "source_address IN (SELECT unnest(?::VARCHAR[]))"
+    scan = (
+        f"SELECT source_address, seq, epoch_us(ts) - {start_us} AS x FROM point_data "
+        f"WHERE ts >= ? AND ts < ?{' AND ' + picked if pick_first else ''}"
+    )
+    tallies = (
+        f"SELECT source_address, w, count(*), sum(x), sum(seq), sum(u), sum(u * u) FROM ("
+        f"SELECT source_address, x // {step_us} AS w, x, seq, ({k}) % {P} AS u FROM ({scan})) "
+        "GROUP BY ALL"
+    )
+    return tallies if pick_first else f"SELECT * FROM ({tallies}) WHERE {picked}"
+
+
+_SHARE = (
+    "SELECT count(*) FILTER (WHERE source_address IN (SELECT unnest(?::VARCHAR[]))), count(*) "
+    "FROM (SELECT source_address FROM point_data WHERE ts >= ? AND ts < ? "
+    "USING SAMPLE 1 PERCENT (system))"
+)
+"""The request's share of the rows in its range, on a sample of DuckDB's vectors."""
 
 
 def _epoch_us(moment: datetime) -> int:
