@@ -13,9 +13,9 @@ from typing import Annotated, TypeVar
 import typer
 from pydantic import SecretStr
 
-from naia.emulator.server import serve
 from naia.emulator.settings import (
     AuthMode,
+    EmulatorSettings,
     EndpointKind,
     FaultKind,
     FaultSettings,
@@ -25,6 +25,15 @@ from naia.emulator.settings import (
 from naia.sources.simulator.settings import SimulatorSettings
 
 E = TypeVar("E", FaultKind, EndpointKind)
+
+
+def serve(settings: EmulatorSettings, *, host: str, port: int, log_level: str) -> None:
+    """The server (uvicorn, Starlette) is imported by this command only, not by every `naia`."""
+    from naia.emulator.server import serve as run
+
+    run(settings, host=host, port=port, log_level=log_level)
+
+
 app = typer.Typer(help="A PI Web API emulator serving the Simulator's points.")
 
 

@@ -495,12 +495,15 @@ static int put_state(Out *o, Py_ssize_t i, const unsigned char *s, size_t len) {
     return 0;
 }
 
-/* The state object {"Name": str, "Value": int|null, "IsSystem": bool}: its name. */
-static int state_object(Cur *c, const unsigned char **name, size_t *len) {
-    static const unsigned char empty[] = "";
-    *name = empty;
-    *len = 0;
-    c->p++; /* '{' */
+/* Calls ``member(c, key, len, ctx)`` for each member of an object, the cursor on its value. */
+typedef int (*Member)(Cur *c, const unsigned char *k, size_t kn, void *ctx);
+
+static int object(Cur *c, Member member, void *ctx) {
+    ws(c);
+    if (c->p >= c->end || *c->p != '{') {
+        return -1;
+    }
+    c->p++;
     ws(c);
     if (c->p < c->end && *c->p == '}') {
         c->p++;
@@ -519,24 +522,7 @@ static int state_object(Cur *c, const unsigned char **name, size_t *len) {
         }
         c->p++;
         ws(c);
-        if (key_is(k, kn, "Name")) {
-            if (plain_string(c, name, len) < 0) {
-                return -1;
-            }
-        } else if (key_is(k, kn, "Value")) {
-            if (literal(c, "null", 4) < 0) {
-                double d;
-                int integer;
-                const unsigned char *s = c->p;
-                if (number(c, &d, &integer) < 0 || !integer || c->p - s > 18) {
-                    return -1;
-                }
-            }
-        } else if (key_is(k, kn, "IsSystem")) {
-            if (boolean(c) < 0) {
-                return -1;
-            }
-        } else if (skip_value(c, 1) < 0) {
+        if (member(c, k, kn, ctx) < 0) {
             return -1;
         }
         ws(c);
@@ -553,6 +539,45 @@ static int state_object(Cur *c, const unsigned char **name, size_t *len) {
         }
         return -1;
     }
+}
+
+typedef struct {
+    const unsigned char *name;
+    size_t len;
+} StateName;
+
+static int state_member(Cur *c, const unsigned char *k, size_t kn, void *ctx) {
+    StateName *x = ctx;
+    if (key_is(k, kn, "Name")) {
+        return plain_string(c, &x->name, &x->len);
+    }
+    if (key_is(k, kn, "Value")) {
+        if (literal(c, "null", 4) < 0) {
+            double d;
+            int integer;
+            const unsigned char *s = c->p;
+            if (number(c, &d, &integer) < 0 || !integer || c->p - s > 18) {
+                return -1;
+            }
+        }
+        return 0;
+    }
+    if (key_is(k, kn, "IsSystem")) {
+        return boolean(c) < 0 ? -1 : 0;
+    }
+    return skip_value(c, 1);
+}
+
+/* The state object {"Name": str, "Value": int|null, "IsSystem": bool}: its name. */
+static int state_object(Cur *c, const unsigned char **name, size_t *len) {
+    static const unsigned char empty[] = "";
+    StateName x = {empty, 0};
+    if (object(c, state_member, &x) < 0) {
+        return -1;
+    }
+    *name = x.name;
+    *len = x.len;
+    return 0;
 }
 
 /* A TimedValue's keys in the order PI Web API writes them, each with its quotes and colon. */
@@ -707,8 +732,10 @@ static int timed_value(Cur *c, Out *o) {
     return 0;
 }
 
-/* One array of TimedValues; leaves the cursor after its ']'. */
-static int items_array(Cur *c, Out *o) {
+/* Calls ``element(c, ctx)`` for each element of an array; leaves the cursor after its ']'. */
+typedef int (*Element)(Cur *c, void *ctx);
+
+static inline int array(Cur *c, Element element, void *ctx) {
     ws(c);
     if (c->p >= c->end || *c->p != '[') {
         return -1;
@@ -717,28 +744,32 @@ static int items_array(Cur *c, Out *o) {
     ws(c);
     if (c->p < c->end && *c->p == ']') {
         c->p++;
-    } else {
-        for (;;) {
-            if (timed_value(c, o) < 0) {
-                return -1;
-            }
-            ws(c);
-            if (c->p >= c->end) {
-                return -1;
-            }
-            if (*c->p == ',') {
-                c->p++;
-                continue;
-            }
-            if (*c->p == ']') {
-                c->p++;
-                break;
-            }
+        return 0;
+    }
+    for (;;) {
+        if (element(c, ctx) < 0) {
             return -1;
         }
+        ws(c);
+        if (c->p >= c->end) {
+            return -1;
+        }
+        if (*c->p == ',') {
+            c->p++;
+            continue;
+        }
+        if (*c->p == ']') {
+            c->p++;
+            return 0;
+        }
+        return -1;
     }
-    return 0;
 }
+
+static int timed_value_element(Cur *c, void *ctx) { return timed_value(c, (Out *)ctx); }
+
+/* One array of TimedValues; leaves the cursor after its ']'. */
+static int items_array(Cur *c, Out *o) { return array(c, timed_value_element, o); }
 
 static int out_reserve(Out *o, size_t bytes) {
     /* room for the rows a body of this size usually holds (~50+ bytes a value): few regrowths */
@@ -796,52 +827,6 @@ static Stream *streams_add(Streams *s) {
     return st;
 }
 
-/* Calls ``member(c, key, len, ctx)`` for each member of an object, the cursor on its value. */
-typedef int (*Member)(Cur *c, const unsigned char *k, size_t kn, void *ctx);
-
-static int object(Cur *c, Member member, void *ctx) {
-    ws(c);
-    if (c->p >= c->end || *c->p != '{') {
-        return -1;
-    }
-    c->p++;
-    ws(c);
-    if (c->p < c->end && *c->p == '}') {
-        c->p++;
-        return 0;
-    }
-    for (;;) {
-        const unsigned char *k;
-        size_t kn;
-        ws(c);
-        if (plain_string(c, &k, &kn) < 0) {
-            return -1;
-        }
-        ws(c);
-        if (c->p >= c->end || *c->p != ':') {
-            return -1;
-        }
-        c->p++;
-        ws(c);
-        if (member(c, k, kn, ctx) < 0) {
-            return -1;
-        }
-        ws(c);
-        if (c->p >= c->end) {
-            return -1;
-        }
-        if (*c->p == ',') {
-            c->p++;
-            continue;
-        }
-        if (*c->p == '}') {
-            c->p++;
-            return 0;
-        }
-        return -1;
-    }
-}
-
 static int null_or_bail(Cur *c) { return literal(c, "null", 4); }
 
 typedef struct {
@@ -885,6 +870,13 @@ typedef struct {
     size_t hint;
 } SetCtx;
 
+/* One stream of a streamset's ``Items``. */
+static int stream_element(Cur *c, void *ctx) {
+    SetCtx *x = ctx;
+    Stream *st = streams_add(x->streams);
+    return st == NULL ? -1 : stream_object(c, st, x->hint);
+}
+
 static int streamset_member(Cur *c, const unsigned char *k, size_t kn, void *ctx) {
     SetCtx *x = ctx;
     if (key_is(k, kn, "WebException")) {
@@ -893,35 +885,10 @@ static int streamset_member(Cur *c, const unsigned char *k, size_t kn, void *ctx
     if (!key_is(k, kn, "Items")) {
         return skip_value(c, 1);
     }
-    if (x->seen_items++ || c->p >= c->end || *c->p != '[') {
+    if (x->seen_items++) {
         return -1;
     }
-    c->p++;
-    ws(c);
-    if (c->p < c->end && *c->p == ']') {
-        c->p++;
-        return 0;
-    }
-    for (;;) {
-        Stream *st = streams_add(x->streams);
-        if (st == NULL || stream_object(c, st, x->hint) < 0) {
-            return -1;
-        }
-        ws(c);
-        if (c->p >= c->end) {
-            return -1;
-        }
-        if (*c->p == ',') {
-            c->p++;
-            ws(c);
-            continue;
-        }
-        if (*c->p == ']') {
-            c->p++;
-            return 0;
-        }
-        return -1;
-    }
+    return array(c, stream_element, x);
 }
 
 typedef struct {

@@ -177,7 +177,7 @@ def stream_columns(items: msgspec.Raw) -> Columns:
     return fast if fast is not None else columns(ITEMS.decode(items))
 
 
-def streamset_columns(body: bytes) -> list[tuple[str | None, Columns]] | None:
+def streamset_columns(body: bytes | memoryview) -> list[tuple[str | None, Columns]] | None:
     """(WebId, columns) of every stream of a plain ``/streamsets/recorded`` body, read in C in
     one pass; None when the module is not built or the body is not the plain success shape
     (any WebException, Errors, Message, an array it does not read exactly): decode it with
@@ -188,7 +188,7 @@ def streamset_columns(body: bytes) -> list[tuple[str | None, Columns]] | None:
     return None if decoded is None else [(key, _columns_of(cols)) for key, cols in decoded]
 
 
-def batch_columns(body: bytes) -> dict[str, Columns] | None:
+def batch_columns(body: bytes | memoryview) -> dict[str, Columns] | None:
     """Columns of every sub-request of a ``POST /batch`` body whose sub-responses are all 200
     recorded reads, by name; None otherwise (decode it with ``BATCH`` then)."""
     if _items is None:

@@ -21,10 +21,11 @@ from urllib.parse import urlencode
 
 import msgspec
 import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
 
 from naia.domain.errors import SourceError, UnknownPointError
-from naia.domain.schema import point_batch, seq_numbers, unify
+from naia.domain.schema import points_batch, seq_numbers
 from naia.domain.timeparse import format_timestamp, from_us
 from naia.sources.piwebapi.client import (
     PageSizeTooLargeError,
@@ -105,16 +106,19 @@ def read_group(
     cursors = [Cursor(point, webid, start_us) for point, webid in streams]
     while pending := [c for c in cursors if not c.done]:
         pages, max_count = _fetch_sized(client, sizer, pending, end_us, thin)
-        batches = [
+        taken = [
             advance(c, page, max_count, end_us) for c, page in zip(pending, pages, strict=True)
         ]
-        kept = [b for b in batches if b.num_rows]
-        if kept:
-            yield unify(kept)
+        if any(len(part) for part, _ in taken):
+            yield round_batch([c.point for c in pending], taken)
 
 
-def advance(cursor: Cursor, page: Columns, max_count: int, end_us: int) -> pa.RecordBatch:
-    """The page's new events in [cursor, end) as a batch; move the cursor past them."""
+Taken = tuple[Columns, npt.NDArray[np.int16]]
+"""A stream's new events of one round trip, and their seq."""
+
+
+def advance(cursor: Cursor, page: Columns, max_count: int, end_us: int) -> Taken:
+    """The page's new events in [cursor, end) with their seq; move the cursor past them."""
     ts = page.ts_us
     n = len(page)
     if n > 1 and bool((ts[1:] < ts[:-1]).any()):
@@ -123,25 +127,30 @@ def advance(cursor: Cursor, page: Columns, max_count: int, end_us: int) -> pa.Re
     at_start = int(np.searchsorted(ts, cursor.start_us, side="right"))
     first = min(before + cursor.skip, at_start)
     stop = max(first, int(np.searchsorted(ts, end_us, side="left")))
-    batch = _batch(cursor, page.slice(first, stop), first - before)
+    part = page.slice(first, stop)
+    seq = seq_numbers(part.ts_us)
+    if first > before:  # events at the cursor's time taken by the page before
+        seq[part.ts_us == cursor.start_us] += np.int16(first - before)
     _move(cursor, ts, n, max_count, reached_end=stop < n)
-    return batch
+    return part, seq
 
 
-def _batch(cursor: Cursor, page: Columns, taken_at_start: int) -> pa.RecordBatch:
-    seq = seq_numbers(page.ts_us)
-    if taken_at_start:
-        seq[page.ts_us == cursor.start_us] += np.int16(taken_at_start)
-    return point_batch(
-        cursor.point,
-        page.ts_us,
-        page.value,
-        page.state,
-        page.good,
-        seq=seq,
-        questionable=page.questionable,
-        substituted=page.substituted,
-        annotated=page.annotated,
+def round_batch(points: list[str], taken: list[Taken]) -> pa.RecordBatch:
+    """One batch of a round trip's streams: their columns concatenated, one Arrow build."""
+    parts = [part for part, _ in taken]
+    states = [part.state for part in parts]
+    all_null = all(state.null_count == len(state) for state in states)
+    return points_batch(
+        points,
+        [len(part) for part in parts],
+        np.concatenate([part.ts_us for part in parts]),
+        np.concatenate([part.value for part in parts]),
+        None if all_null else pa.concat_arrays(states),
+        np.concatenate([part.good for part in parts]),
+        np.concatenate([seq for _, seq in taken]),
+        np.concatenate([part.questionable for part in parts]),
+        np.concatenate([part.substituted for part in parts]),
+        np.concatenate([part.annotated for part in parts]),
     )
 
 
@@ -204,7 +213,7 @@ def _fetch_streamset(
     params += _params(pending[0].start_us, end_us, max_count, fields)
     what = "GET /streamsets/recorded"
 
-    def decode(body: bytes) -> list[Columns]:
+    def decode(body: memoryview) -> list[Columns]:
         fast = streamset_columns(body)  # the plain success shape, in one pass
         if fast is not None:
             order = _order([webid for webid, _ in fast], pending, what)
@@ -232,7 +241,7 @@ def _fetch_batch(
     }
     what = "POST /batch"
 
-    def decode(body: bytes) -> list[Columns]:
+    def decode(body: memoryview) -> list[Columns]:
         fast = batch_columns(body)  # every sub-response a 200 recorded read, in one pass
         if fast is not None and all(str(i) in fast for i in range(len(pending))):
             return [fast[str(i)] for i in range(len(pending))]
