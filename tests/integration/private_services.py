@@ -23,6 +23,7 @@ import redis
 from confluent_kafka import Producer
 
 from naia.services import ServiceManager, ServicesSettings
+from naia.services.process import port_in_use
 from naia.sinks.questdb.client import execute
 from naia.sinks.questdb.settings import QuestDbSettings
 from naia.sinks.redis.settings import RedisSettings
@@ -68,12 +69,17 @@ class PrivateServices:
         return pid
 
     def kill(self, name: str) -> None:
-        """kill -9, and wait until the port is free (the pid file is left for ``up``)."""
+        """kill -9, wait until the process is gone and its ports are free; the pid file is removed."""
         service = self.manager.services[name]
         pid = self.pid(name)
         os.kill(pid, signal.SIGKILL)
         wait_for(lambda: not _alive(pid), 30, f"{name} gone")
         service.pid_path.unlink(missing_ok=True)
+        for port in service.ports().values():  # a port can outlive its process for a moment
+            try:
+                wait_for(lambda p=port: not port_in_use(p), 30, f"{name}'s port {port} free")  # type: ignore[misc]
+            except AssertionError as exc:
+                raise AssertionError(f"{exc}; listening: {_holders(port)}") from exc
 
     def pause(self, name: str) -> None:
         os.kill(self.pid(name), signal.SIGSTOP)
@@ -82,6 +88,13 @@ class PrivateServices:
         pid = self.manager.services[name].running_pid()
         if pid is not None:
             os.kill(pid, signal.SIGCONT)
+
+
+def _holders(port: int) -> str:
+    """What listens on ``port`` (for a failure message)."""
+    found = subprocess.run(["ss", "-Hltnp", f"sport = :{port}"], capture_output=True, text=True,
+                           check=False)  # fmt: skip
+    return found.stdout.strip() or "nothing listed by ss"
 
 
 def _alive(pid: int) -> bool:
