@@ -69,7 +69,7 @@ class PrivateServices:
         return pid
 
     def kill(self, name: str) -> None:
-        """kill -9, wait until the process is gone and its ports are free; the pid file is removed."""
+        """kill -9; wait until the process is gone and its ports are free; remove its pid file."""
         service = self.manager.services[name]
         pid = self.pid(name)
         os.kill(pid, signal.SIGKILL)
