@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e import CHROMIUM, CHROMIUM_ARGS
+from tests.e2e import CHROMIUM, CHROMIUM_ARGS, fill
 from tests.helpers import TEST1, api_up, free_port, naia, wait_for
 
 pytestmark = [
@@ -65,14 +65,6 @@ def page(api_url: str) -> Iterator[Any]:
             yield tab
         finally:
             browser.close()
-
-
-def fill(page: Any, body: dict[str, Any]) -> None:
-    page.select_option("#connectorType", body["connectorType"])
-    page.fill("#pointAddresses", ", ".join(body["pointAddresses"]))
-    page.fill("#startTime", body["startTime"])
-    page.fill("#endTime", body["endTime"])
-    page.fill("#chunkSize", body["chunkSize"])
 
 
 def hex_rgb(colour: str) -> list[int]:

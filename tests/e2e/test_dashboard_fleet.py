@@ -4,16 +4,15 @@ units each settled, at what rate."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.e2e import CHROMIUM, CHROMIUM_ARGS
-from tests.integration.distributed import request, stop
-from tests.integration.fleet import FleetSlice, fleet_slice
+from tests.e2e import CHROMIUM, CHROMIUM_ARGS, fill
+from tests.integration.distributed import request
+from tests.integration.fleet import FleetSlice, fleet
 
 pytestmark = [
     pytest.mark.services,
@@ -36,26 +35,9 @@ SLOW = {"NAIA_ORCHESTRATOR__RATE_LIMIT_VALUES_PER_S": "2000", "NAIA_SIMULATOR__B
 
 
 @pytest.fixture
-def fleet(tmp_path: Path) -> Iterator[tuple[FleetSlice, str]]:
-    s = fleet_slice(tmp_path, f"pd_dashfleet_{int(time.time())}", **SLOW)
-    worker = s.start_worker()
-    try:
-        with s.api() as url:
-            for name in ("fetcher-a", "fetcher-b"):
-                s.start_fetcher(name)
-            s.wait_balanced(["fetcher-a", "fetcher-b"])
-            yield s, url
-    finally:
-        s.stop_all()
-        stop(worker)
-
-
-def fill(page: Any, body: dict[str, Any]) -> None:
-    page.select_option("#connectorType", body["connectorType"])
-    page.fill("#pointAddresses", ", ".join(body["pointAddresses"]))
-    page.fill("#startTime", body["startTime"])
-    page.fill("#endTime", body["endTime"])
-    page.fill("#chunkSize", body["chunkSize"])
+def running(tmp_path: Path) -> Iterator[tuple[FleetSlice, str]]:
+    with fleet(tmp_path, "pd_dashfleet", ["fetcher-a", "fetcher-b"], **SLOW) as (s, url):
+        yield s, url
 
 
 def cells(page: Any, column: str) -> dict[str, int]:
@@ -69,11 +51,11 @@ def cells(page: Any, column: str) -> dict[str, int]:
 
 
 def test_the_fleet_panel_shows_each_fetcher_its_units_and_rate(
-    fleet: tuple[FleetSlice, str],
+    running: tuple[FleetSlice, str],
 ) -> None:
     from playwright.sync_api import sync_playwright
 
-    _, url = fleet
+    _, url = running
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:

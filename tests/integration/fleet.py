@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 import signal
 import subprocess
+import time
 from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -116,3 +119,29 @@ def assert_sums_equal(actual: dict[str, tuple[int, float]],
         got_count, got_total = actual[point]
         assert got_count == count, (point, got_count, count)
         assert abs(got_total - total) <= 1e-9 * max(1.0, abs(total)), (point, got_total, total)
+
+
+@contextmanager
+def with_worker(tmp_path: Path, table: str, **env: str) -> Iterator[FleetSlice]:
+    """A fresh slice (its own QuestDB table) with its `naia ingest`; every fetcher and the worker
+    stopped at the end."""
+    s = fleet_slice(tmp_path, f"{table}_{int(time.time())}", **env)
+    worker = s.start_worker()
+    try:
+        yield s
+    finally:
+        s.stop_all()
+        worker.terminate()
+        worker.wait(30)
+
+
+@contextmanager
+def fleet(
+    tmp_path: Path, table: str, fetchers: Sequence[str], **env: str
+) -> Iterator[tuple[FleetSlice, str]]:
+    """``with_worker`` plus an API and the named fetchers, once the group has balanced them."""
+    with with_worker(tmp_path, table, **env) as s, s.api() as url:
+        for name in fetchers:
+            s.start_fetcher(name)
+        s.wait_balanced(list(fetchers))
+        yield s, url

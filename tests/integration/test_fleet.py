@@ -7,8 +7,6 @@ import signal
 import subprocess
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,8 +18,9 @@ from tests.integration.distributed import read_committed, request, stop
 from tests.integration.fleet import (
     FleetSlice,
     assert_sums_equal,
-    fleet_slice,
+    fleet,
     simulator_sums,
+    with_worker,
 )
 
 pytestmark = [pytest.mark.services, pytest.mark.slow]
@@ -47,32 +46,6 @@ def start(url: str, body: dict[str, object]) -> str:
     assert response.status_code == 200, response.text
     request_id: str = response.json()["data"]["requestId"]
     return request_id
-
-
-@contextmanager
-def with_worker(tmp_path: Path, table: str, **env: str) -> Iterator[FleetSlice]:
-    """A fresh slice (its own QuestDB table) with its `naia ingest`; every fetcher and the worker
-    stopped at the end."""
-    s = fleet_slice(tmp_path, f"{table}_{int(time.time())}", **env)
-    worker = s.start_worker()
-    try:
-        yield s
-    finally:
-        s.stop_all()
-        worker.terminate()
-        worker.wait(30)
-
-
-@contextmanager
-def fleet(
-    tmp_path: Path, table: str, fetchers: Sequence[str], **env: str
-) -> Iterator[tuple[FleetSlice, str]]:
-    """``with_worker`` plus an API and the named fetchers, once the group has balanced them."""
-    with with_worker(tmp_path, table, **env) as s, s.api() as url:
-        for name in fetchers:
-            s.start_fetcher(name)
-        s.wait_balanced(list(fetchers))
-        yield s, url
 
 
 def reading_now(url: str, request_id: str) -> dict[str, int]:
