@@ -1,3 +1,3 @@
-from naia.cli.main import main
+from naia.cli.entry import main
 
 main()

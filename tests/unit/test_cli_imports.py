@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 
 # Heavy packages of other commands: the API server, the emulator, the services, the
@@ -45,3 +46,25 @@ def test_an_embedded_piwebapi_runtime_loads_none_of_them(tmp_path: Path) -> None
     )
     assert {"naia.stores.duckdb.store", "naia.sources.piwebapi.source"} <= loaded
     assert sorted(m for m in NOT_FOR_BACKFILL if m in loaded) == []
+
+
+def test_the_naia_command_loads_its_modules_with_the_cyclic_gc_off_and_freezes_them() -> None:
+    """What they allocate at import is out of the collector's sight for the whole command."""
+    probe = (
+        "import gc\n"
+        "from naia.cli.entry import load\n"
+        "frozen_before = gc.get_freeze_count()\n"
+        "load()\n"
+        "print(frozen_before, gc.get_freeze_count(), gc.isenabled())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    before, after, enabled = out.stdout.split()
+    assert int(before) == 0 and int(after) > 50_000, out.stdout
+    assert enabled == "True"
+
+
+def test_the_console_script_and_python_m_naia_go_through_that_entry() -> None:
+    (script,) = entry_points(group="console_scripts", name="naia")
+    assert script.value == "naia.cli.entry:main"
+    main = Path(__file__).parents[2] / "src" / "naia" / "__main__.py"
+    assert "from naia.cli.entry import main" in main.read_text()

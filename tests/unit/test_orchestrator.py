@@ -1,3 +1,5 @@
+import threading
+import time
 from datetime import timedelta
 
 import pyarrow.compute as pc
@@ -163,3 +165,18 @@ def test_eta_and_rate_while_running() -> None:
     assert running.values_per_second is not None and running.values_per_second > 0
     assert running.eta_seconds is not None and running.eta_seconds > 0
     assert running.estimated_completion is not None
+
+
+def test_wait_returns_the_moment_the_request_settles_not_at_its_timeout() -> None:
+    """`naia backfill` waits on this: the bar ends with the request, not at the next tick."""
+    orch = make()
+    request_id = orch.submit(spec()).request_id
+    assert orch.wait(request_id, 0.0).status is RequestStatus.QUEUED  # not settled: time is up
+    worker = threading.Thread(target=lambda: (time.sleep(0.2), orch.run_pending()))
+    worker.start()
+    started = time.monotonic()
+    view = orch.wait(request_id, 60.0)
+    waited = time.monotonic() - started
+    worker.join()
+    assert view.status is RequestStatus.COMPLETED and view.completed_chunks == 24
+    assert waited < 30.0, f"wait took {waited:.1f} s for a request settled after ~0.2 s"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -103,10 +104,10 @@ def backfill(
         f"→ {settings.store.path}"
     )
     try:
-        final = follow(lambda: runtime.orchestrator.get(view.request_id), console)
+        final = follow(partial(runtime.orchestrator.wait, view.request_id), console)
     except KeyboardInterrupt:
         runtime.orchestrator.cancel(view.request_id)
-        final = follow(lambda: runtime.orchestrator.get(view.request_id), console)
+        final = follow(partial(runtime.orchestrator.wait, view.request_id), console)
     finally:
         runtime.close()
     console.print(summary(final))
@@ -155,7 +156,7 @@ def retry_failed(
             f"retrying {view.total_chunks - view.completed_chunks} chunk(s) of {request_id}"
         )
         runtime.orchestrator.start_worker()
-        final = follow(lambda: runtime.orchestrator.get(request_id), console)
+        final = follow(partial(runtime.orchestrator.wait, request_id), console)
     except NaiaError as exc:
         _die(str(exc))
     finally:

@@ -62,8 +62,9 @@ def _remote(view: RequestDetail) -> _Shown:
 
 
 def _follow(
-    get: Callable[[], V], shown: Callable[[V], _Shown], console: Console, interval: float
+    after: Callable[[float], V], shown: Callable[[V], _Shown], console: Console, interval: float
 ) -> V:
+    """``after(seconds)``: the view once that long has passed, or sooner if the request settled."""
     columns = (
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -71,28 +72,36 @@ def _follow(
         TextColumn("{task.fields[detail]}"),
     )
     with Progress(*columns, console=console, transient=False) as bar:
-        view = get()
+        view = after(0.0)
         now = shown(view)
         task = bar.add_task(now.label, total=100.0, detail=now.detail)
         while now.active:
             bar.update(task, completed=now.percent, detail=now.detail)
-            time.sleep(interval)
-            view = get()
+            view = after(interval)
             now = shown(view)
         bar.update(task, completed=now.percent, detail=now.detail)
     return view
 
 
-def follow(get: Callable[[], RequestView], console: Console, interval: float = 0.2) -> RequestView:
-    """Show a progress bar until the request leaves Queued/Running; return its last view."""
-    return _follow(get, _local, console, interval)
+def follow(
+    wait: Callable[[float], RequestView], console: Console, interval: float = 0.2
+) -> RequestView:
+    """Show a progress bar until the request leaves Queued/Running; return its last view.
+    ``wait(seconds)`` returns the view when the request settles or the time is up
+    (``Orchestrator.wait``): the bar ends the moment the request does, not at the next tick."""
+    return _follow(wait, _local, console, interval)
 
 
 def follow_remote(
     get: Callable[[], RequestDetail], console: Console, interval: float = 0.5
 ) -> RequestDetail:
     """``follow`` for a request run by a `naia api` (its HTTP view): the same bar, rate and ETA."""
-    return _follow(get, _remote, console, interval)
+
+    def after(seconds: float) -> RequestDetail:
+        time.sleep(seconds)
+        return get()
+
+    return _follow(after, _remote, console, interval)
 
 
 def _table(

@@ -125,6 +125,7 @@ class Orchestrator:
         self._limiter = TokenBucket(self._config.rate_limit_values_per_s, clock, sleep)
         self._entries: dict[str, LiveRequest] = {}
         self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)  # a record was replaced (see wait)
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -310,6 +311,7 @@ class Orchestrator:
             self._state.save_request(record)
             with self._lock:
                 entry.record = record
+                self._changed.notify_all()
             return True
 
     def _persist_until_stored(
@@ -349,6 +351,14 @@ class Orchestrator:
     def get(self, request_id: str) -> RequestView:
         entry = self._entry(request_id)
         with self._lock:
+            return entry.view(_now(), self._clock())
+
+    def wait(self, request_id: str, timeout: float) -> RequestView:
+        """The request's view once it is no longer Queued or Running, or after ``timeout``
+        seconds, whichever comes first (a progress display wakes the moment it settles)."""
+        entry = self._entry(request_id)
+        with self._changed:
+            self._changed.wait_for(lambda: not entry.record.status.is_active, timeout)
             return entry.view(_now(), self._clock())
 
     def chunk_map(self, request_id: str) -> ChunkMap:

@@ -40,6 +40,7 @@ from naia.domain.errors import ConnectorUnavailableError, SourceError, SourceTra
 from naia.kernel.backoff import Backoff, call_with_retry
 from naia.sources.piwebapi.decode import WebException, error_message
 from naia.sources.piwebapi.settings import PiWebApiSettings, RetrySettings
+from naia.sources.piwebapi.transport import DIRECT_BODY, DirectBody, StdlibTransport
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +52,10 @@ KERBEROS_PIN = "httpx-gssapi==0.6"
 NTLM_PIN = "httpx-ntlm==1.4.0"
 _MAX_ALLOWED = re.compile(r"maximum allowed \(?\s*(\d+)", re.IGNORECASE)
 _RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+_CONNECTION_BOUND_AUTH = frozenset({"kerberos", "ntlm"})
+"""Handshakes over one connection: these keep httpx's own transport (its pool); the rest go
+through ``StdlibTransport`` (bodies read into the receive buffer in one pass). A proxy from the
+environment is httpx's either way (its mounts come before the transport)."""
 
 
 class RetryableError(Exception):
@@ -101,10 +106,12 @@ class PiWebApiClient:
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._local = threading.local()
+        verify = tls_verify(settings)
+        transport = transport or choose_transport(settings, verify)
         self._http = httpx.Client(
             base_url=settings.base_url,
             auth=build_auth(settings, importer),
-            verify=tls_verify(settings),
+            verify=verify,
             timeout=httpx.Timeout(settings.read_timeout_s, connect=settings.connect_timeout_s),
             limits=httpx.Limits(
                 max_connections=settings.max_concurrency,
@@ -222,6 +229,10 @@ class PiWebApiClient:
         request; a buffer something still holds a view of (a decoded ``msgspec.Raw``, a
         traceback) is left to it and a new one is started."""
         buf = _receive_buffer(self._local)
+        direct = response.extensions.get(DIRECT_BODY)
+        if isinstance(direct, DirectBody) and _identity(response):
+            n = direct.read_into(buf)  # before any view of buf: it may grow
+            return memoryview(buf)[:n]
         n = 0
         for chunk in _body_chunks(response):
             end = n + len(chunk)
@@ -239,10 +250,13 @@ _IDENTITY = frozenset({"", "identity"})
 def _body_chunks(response: httpx.Response) -> Iterator[bytes]:
     """The body's bytes: as received when not content-encoded (httpx's decoder chain, a few
     Python calls per 64 KiB read, is then a no-op: ~0.03 CPU s per M values), else decoded."""
-    encoding = response.headers.get("content-encoding", "").strip().lower()
-    if encoding in _IDENTITY and not response.is_stream_consumed:
+    if _identity(response) and not response.is_stream_consumed:
         return response.iter_raw()
     return response.iter_bytes()  # also a body already read (a test transport gives those)
+
+
+def _identity(response: httpx.Response) -> bool:
+    return response.headers.get("content-encoding", "").strip().lower() in _IDENTITY
 
 
 def _receive_buffer(local: threading.local) -> bytearray:
@@ -258,6 +272,19 @@ def _receive_buffer(local: threading.local) -> bytearray:
     if buf is None:
         buf = local.buf = bytearray(_FIRST_BUFFER)
     return buf
+
+
+def choose_transport(
+    settings: PiWebApiSettings, verify: ssl.SSLContext | bool
+) -> httpx.BaseTransport | None:
+    """``StdlibTransport`` unless the auth needs a connection of its own (None: httpx's)."""
+    if settings.auth in _CONNECTION_BOUND_AUTH:
+        return None
+    return StdlibTransport(
+        verify=verify,
+        connect_timeout_s=settings.connect_timeout_s,
+        read_timeout_s=settings.read_timeout_s,
+    )
 
 
 def raise_for_status(status: int, message: str, retry_after: float | None, what: str) -> None:
