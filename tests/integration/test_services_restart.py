@@ -10,13 +10,15 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from naia.services import ServiceManager, ServicesSettings
+from naia.services import ServiceManager, ServicesSettings, ServicesUpError
 from naia.services.process import port_in_use
 
 pytestmark = [pytest.mark.slow]
@@ -99,3 +101,47 @@ def test_kafka_killed_9_and_started_at_once_comes_up(manager: ServiceManager) ->
             p for p in running_under(manager.settings.data_dir) if p != kafka.running_pid()
         ]
         assert leftovers == []  # no JVM of a failed start left behind
+
+
+def test_a_port_held_for_a_moment_is_waited_for_then_the_service_starts(tmp_path: Path) -> None:
+    """Right after a crash the kernel may still hold a service's port (CI once saw Redis's port
+    accept a connection after its kill -9): `up` tries again with backoff instead of failing."""
+    port = PORTS["redis_port"]
+    if port_in_use(port):
+        pytest.skip(f"port {port} is taken")
+    settings = ServicesSettings(
+        data_dir=tmp_path / "services", start_retry_base_s=0.5, start_retry_max_s=1.0, **PORTS
+    )
+    manager = ServiceManager(settings, emit=print)
+    holder = socket.create_server(("127.0.0.1", port))  # a process naia did not start
+    release = threading.Timer(1.5, holder.close)
+    release.start()
+    try:
+        status = manager.up(["redis"])[0]
+        assert status.healthy and "attempt" in status.note, status
+        assert manager.services["redis"].running_pid() is not None
+    finally:
+        release.cancel()
+        holder.close()
+        manager.down(["redis"])
+        kill_under(settings.data_dir)
+
+
+def test_a_port_held_for_good_fails_with_the_reason_after_the_attempts(tmp_path: Path) -> None:
+    port = PORTS["redis_port"]
+    if port_in_use(port):
+        pytest.skip(f"port {port} is taken")
+    settings = ServicesSettings(
+        data_dir=tmp_path / "services",
+        start_attempts=3,
+        start_retry_base_s=0.1,
+        start_retry_max_s=0.2,
+        **PORTS,
+    )
+    lines: list[str] = []
+    manager = ServiceManager(settings, emit=lines.append)
+    with socket.create_server(("127.0.0.1", port)), pytest.raises(ServicesUpError) as info:
+        manager.up(["redis"])
+    assert f"port {port} (redis) on 127.0.0.1 is already taken" in str(info.value.failures)
+    assert sum("trying again" in line for line in lines) == 2  # 3 attempts in all
+    assert manager.services["redis"].running_pid() is None

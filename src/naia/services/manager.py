@@ -24,6 +24,7 @@ from naia.services.base import Service
 from naia.services.kafka import Kafka
 from naia.services.process import (
     LOOPBACK,
+    PortTakenError,
     ServiceError,
     child_running,
     describe_logs,
@@ -109,18 +110,21 @@ class ServiceManager:
         notes: dict[str, str] = {}
         failures: dict[str, str] = {}
         pending: dict[str, _Starting] = {}
+        taken: set[str] = set()  # a port held: maybe by a process just killed
         with self._locked():
             for service in selected:
                 try:
                     starting, note = self._launch(service)
                 except ServiceError as exc:
                     failures[service.name] = str(exc)
+                    if isinstance(exc, PortTakenError):
+                        taken.add(service.name)
                     continue
                 notes[service.name] = note
                 if starting is not None:
                     pending[service.name] = starting
             failures.update(self._await_ready(pending))
-            for name in [n for n in failures if self.services[n].may_be_refused]:
+            for name in [n for n in failures if n in taken or self.services[n].may_be_refused]:
                 self._start_again(self.services[name], failures, notes)
         statuses = [
             self._status(service, "failed" if service.name in failures else notes[service.name])
@@ -215,7 +219,7 @@ class ServiceManager:
     def _check_ports_free(self, service: Service) -> None:
         for role, port in service.ports().items():
             if port_in_use(port):
-                raise ServiceError(
+                raise PortTakenError(
                     f"{service.name}: port {port} ({role}) on {LOOPBACK} is already taken by a "
                     f"process that naia did not start from {self.settings.data_dir} (no live "
                     f"{service.pid_path}); stop that process or choose another port"

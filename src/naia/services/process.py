@@ -23,6 +23,11 @@ class ServiceError(RuntimeError):
     """A service could not be installed, started, probed or stopped."""
 
 
+class PortTakenError(ServiceError):
+    """A port of the service is held by a process naia did not start — often one just killed
+    whose socket the kernel has not released yet; the start is tried again (``start_attempts``)."""
+
+
 @dataclass(frozen=True)
 class LaunchSpec:
     """How to start one long-running service process."""

@@ -72,7 +72,8 @@ class ServicesSettings(BaseModel):
     stop_timeout_s: float = Field(default=30.0, gt=0)
     start_attempts: int = Field(default=5, ge=1, le=20)
     """Starts of a service whose start may be refused for a while (Kafka right after a kill -9,
-    until its old broker registration expires), with backoff in between."""
+    until its old broker registration expires; any service whose port is still held, e.g. by a
+    process just killed), with backoff in between."""
     start_retry_base_s: float = Field(default=2.0, ge=0)
     start_retry_max_s: float = Field(default=15.0, ge=0)
     versions: ServiceVersions = Field(default_factory=ServiceVersions)
