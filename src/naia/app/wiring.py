@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -14,6 +14,7 @@ from naia.domain.errors import ConnectorUnavailableError
 from naia.domain.model import ConnectorType, WindowGrid
 from naia.domain.ports import (
     ChunkWriter,
+    PointWindowTallies,
     Source,
     StateStore,
     StoreCounter,
@@ -174,7 +175,8 @@ def _embedded(settings: NaiaSettings) -> _Parts:
 
 
 class QuestDbRows:
-    """The store's rows per (point, window) for verification, in QuestDB."""
+    """The store's side of a verification in QuestDB: tallies (count and key fingerprint) per
+    (point, window), then exact counts of the pairs whose tally differs (a StoreTallier)."""
 
     def __init__(self, settings: NaiaSettings) -> None:
         self._settings = settings.questdb
@@ -183,6 +185,16 @@ class QuestDbRows:
         from naia.sinks.questdb.client import stored_counts
 
         return stored_counts(self._settings, points, grid)
+
+    def stored_tallies(self, points: Sequence[str], grid: WindowGrid) -> PointWindowTallies:
+        from naia.sinks.questdb.client import stored_tallies
+
+        return stored_tallies(self._settings, points, grid)
+
+    def exact_counts(self, grid: WindowGrid, pairs: Collection[tuple[str, int]]) -> StoredCounts:
+        from naia.sinks.questdb.client import exact_counts
+
+        return exact_counts(self._settings, grid, pairs)
 
 
 def _distributed(settings: NaiaSettings) -> _Parts:

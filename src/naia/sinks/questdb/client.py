@@ -6,15 +6,16 @@ The writer (ILP over HTTP) is in :mod:`naia.sinks.questdb.sink`.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 
 from naia.domain.errors import TransientError
+from naia.domain.fingerprint import SEQ_SHIFT, P, tally_of
 from naia.domain.model import WindowGrid
-from naia.domain.ports import StoredCounts
+from naia.domain.ports import PointWindowTallies, StoredCounts
 from naia.domain.timeparse import format_timestamp, to_us
 from naia.sinks.questdb.settings import QuestDbSettings
 
@@ -93,6 +94,50 @@ def stored_counts(
     )
     rows = execute(settings, sql)["dataset"]
     return StoredCounts({(str(p), int(w)): int(n) for p, w, n in rows}, {})
+
+
+_X_SPLIT = 1 << 20
+"""Σx is summed as Σ(x div 2^20)·2^20 + Σ(x mod 2^20): each part fits QuestDB's 64-bit sum for
+any grid (x < 2^63) and any number of rows a window can hold; Python adds them exactly."""
+
+
+def stored_tallies(
+    settings: QuestDbSettings, points: Sequence[str], grid: WindowGrid
+) -> PointWindowTallies:
+    """Count and key fingerprint per (point, window of ``grid``) in one scan, with the integer
+    arithmetic of ``naia.domain.fingerprint`` (x = ts − grid start in µs, u = ((x mod P)·2^16 +
+    seq) mod P); every term and sum stays below 2^63. DEDUP keeps one row per key, so a count
+    that agrees while the fingerprint does not means rows at other keys than the source's."""
+    names = ", ".join(_quote(p) for p in points)
+    start_us = to_us(grid.start)
+    step_us = grid.step // timedelta(microseconds=1)
+    x = f"(cast(ts AS long) - {start_us})"
+    inner = (
+        f"SELECT source_address, {x} / {step_us} w, {x} / {_X_SPLIT} xh, {x} % {_X_SPLIT} xl, "
+        f"cast(seq AS long) s, (({x} % {P}) * {SEQ_SHIFT} + cast(seq AS long)) % {P} u "
+        f"FROM {settings.table} WHERE source_address IN ({names}) "
+        f"AND ts >= {_quote(format_timestamp(grid.start))} "
+        f"AND ts < {_quote(format_timestamp(grid.end))}"
+    )
+    sql = (
+        f"SELECT source_address, w, count(), sum(xh), sum(xl), sum(s), sum(u), sum((u * u) % {P}) "
+        f"FROM ({inner})"
+    )
+    return {
+        (str(p), int(w)): tally_of(n, (int(xh) * _X_SPLIT + int(xl), int(sq), int(u), int(u2)))
+        for p, w, n, xh, xl, sq, u, u2 in execute(settings, sql)["dataset"]
+    }
+
+
+def exact_counts(
+    settings: QuestDbSettings, grid: WindowGrid, pairs: Collection[tuple[str, int]]
+) -> StoredCounts:
+    """Rows of ``pairs`` exactly: a count per pair (DEDUP leaves no repeated key to count)."""
+    if not pairs:
+        return StoredCounts({}, {})
+    counted = stored_counts(settings, sorted({p for p, _ in pairs}), grid)
+    wanted = set(pairs)
+    return StoredCounts({k: n for k, n in counted.rows.items() if k in wanted}, {})
 
 
 LatestRow = tuple[str, int, int, float | None, str | None, bool]
