@@ -306,3 +306,26 @@ def _self_signed(tmp_path: Path) -> tuple[Path, Path]:
         capture_output=True,
     )
     return cert, key
+
+
+def test_an_ipv6_literal_host_is_reached() -> None:
+    class _Server6(_Server):
+        address_family = socket.AF_INET6
+
+        def __init__(self) -> None:
+            http.server.ThreadingHTTPServer.__init__(self, ("::1", 0), _Handler)
+            self.paths, self.connections = [], 0
+
+    try:
+        server = _Server6()
+    except OSError as exc:  # no IPv6 loopback on this host
+        pytest.skip(f"no ::1: {exc}")
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with httpx.Client(transport=_transport()) as client:
+            url = f"http://[::1]:{server.server_address[1]}/length"
+            assert client.get(url).content == PAYLOAD
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -178,8 +178,10 @@ class StdlibTransport(httpx.BaseTransport):
 
     def _connect(self, request: httpx.Request) -> http.client.HTTPConnection:
         url = request.url
-        host, port = url.host, url.port
-        if url.scheme == "https":
+        https = url.scheme == "https"
+        host = url.host  # an IPv6 address without brackets: the port must be given apart
+        port = url.port or (443 if https else 80)
+        if https:
             conn: http.client.HTTPConnection = http.client.HTTPSConnection(
                 host, port, timeout=self._connect_timeout_s, context=self._ssl_context()
             )
