@@ -38,6 +38,7 @@ from pydantic import SecretStr
 
 from naia.domain.errors import ConnectorUnavailableError, SourceError, SourceTransientError
 from naia.kernel.backoff import Backoff, call_with_retry
+from naia.kernel.episode import Episode
 from naia.sources.piwebapi.decode import WebException, error_message
 from naia.sources.piwebapi.settings import PiWebApiSettings, RetrySettings
 from naia.sources.piwebapi.transport import DIRECT_BODY, DirectBody, StdlibTransport
@@ -103,6 +104,7 @@ class PiWebApiClient:
         self._on_request = on_request
         self._retry = settings.retries
         self._retries = 0  # HTTP attempts repeated so far (read by the orchestrator's summary)
+        self._episode = Episode(log, f"PI Web API at {settings.base_url}")
         self._sleep = sleep
         self._rng = rng or random.Random()
         self._local = threading.local()
@@ -163,10 +165,10 @@ class PiWebApiClient:
 
         def on_retry(n: int, error: BaseException, wait: float) -> None:
             self._retries += 1  # a lost increment between reader threads only blurs a statistic
-            log.warning("PI Web API %s, attempt %d: %s; retrying in %.1fs", what, n, error, wait)
+            self._episode.failed(f"{what}, attempt {n}: {error}; next in {wait:.1f}s")
 
         try:
-            return call_with_retry(
+            result = call_with_retry(
                 attempt,
                 attempts=self._retry.max_attempts,
                 backoff=Backoff(self._retry.backoff_base_s, self._retry.backoff_max_s),
@@ -182,6 +184,8 @@ class PiWebApiClient:
                 f"{last.reason}",
                 retry_after=last.retry_after,
             ) from last
+        self._episode.succeeded()
+        return result
 
     def _attempt(self, request: httpx.Request, what: str, decode: Callable[[memoryview], T]) -> T:
         started = time.perf_counter()

@@ -1,0 +1,62 @@
+"""One log line when a dependency starts failing and one when it answers again.
+
+A dependency that is away (a PI Web API restarting, a proxy dropping connections) makes every
+reader thread fail and retry, attempt after attempt; a line per attempt buries what happened.
+An :class:`Episode` logs the first failure as a WARNING, the ones after it at DEBUG (counted), and
+an INFO line with the duration and the count when a call succeeds again. Thread-safe: the threads
+of one client share one episode.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+
+
+class Episode:
+    def __init__(
+        self, log: logging.Logger, subject: str, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._log = log
+        self._subject = subject
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._since: float | None = None
+        self._failures = 0
+
+    @property
+    def failing(self) -> bool:
+        return self._since is not None
+
+    def failed(self, detail: str) -> None:
+        """A failed attempt; the first of an episode is a WARNING, the rest DEBUG."""
+        with self._lock:
+            first = self._since is None
+            if first:
+                self._since = self._clock()
+            self._failures += 1
+        if first:
+            self._log.warning(
+                "%s: %s (retrying with backoff; one line more when it answers again)",
+                self._subject,
+                detail,
+            )
+        else:
+            self._log.debug("%s: %s", self._subject, detail)
+
+    def succeeded(self) -> None:
+        """A call that worked: ends the episode (one INFO line) if one was open."""
+        if self._since is None:  # the common case, without the lock
+            return
+        with self._lock:
+            since, failures = self._since, self._failures
+            self._since, self._failures = None, 0
+        if since is not None:
+            self._log.info(
+                "%s answers again after %.1f s (%d failed attempt(s))",
+                self._subject,
+                self._clock() - since,
+                failures,
+            )
