@@ -7,14 +7,20 @@ from datetime import datetime
 
 import pyarrow as pa
 
-from naia.domain.errors import ConnectorUnavailableError, SourceError, SourceTransientError
+from naia.domain.errors import (
+    ConnectorUnavailableError,
+    SourceError,
+    SourceTransientError,
+    SourceUnreachableError,
+)
 from naia.domain.model import ConnectorType
 from naia.domain.ports import Source
 from naia.sources.simulator import SimulatorSettings, SimulatorSource
 
 
 class FlakySource:
-    """Wraps a source; raises on chosen windows: transient ``transient`` times, or forever."""
+    """Wraps a source; raises on chosen windows: transient ``transient`` times, or forever;
+    ``down_for`` reads in all find the server away (``SourceUnreachableError``)."""
 
     def __init__(
         self,
@@ -22,8 +28,10 @@ class FlakySource:
         transient: dict[datetime, int] | None = None,
         broken: set[datetime] | None = None,
         fail_after_batches: int | None = None,
+        down_for: int = 0,
     ) -> None:
         self.inner = inner
+        self.down_for = down_for
         self.transient = dict(transient or {})
         self.broken = set(broken or ())
         self.reads = 0
@@ -36,6 +44,8 @@ class FlakySource:
         self, points: Sequence[str], start: datetime, end: datetime
     ) -> Iterator[pa.RecordBatch]:
         self.reads += 1
+        if self.reads <= self.down_for:
+            raise SourceUnreachableError("connection refused")
         if start in self.broken:
             raise SourceError(f"window {start} is broken")
         if self.transient.get(start, 0) > 0:

@@ -1,3 +1,4 @@
+import logging
 import threading
 import time
 from datetime import timedelta
@@ -172,7 +173,7 @@ def test_wait_returns_the_moment_the_request_settles_not_at_its_timeout() -> Non
     orch = make()
     request_id = orch.submit(spec()).request_id
     assert orch.wait(request_id, 0.0).status is RequestStatus.QUEUED  # not settled: time is up
-    worker = threading.Thread(target=lambda: (time.sleep(0.2), orch.run_pending()))
+    worker = threading.Timer(0.2, orch.run_pending)
     worker.start()
     started = time.monotonic()
     view = orch.wait(request_id, 60.0)
@@ -180,3 +181,31 @@ def test_wait_returns_the_moment_the_request_settles_not_at_its_timeout() -> Non
     worker.join()
     assert view.status is RequestStatus.COMPLETED and view.completed_chunks == 24
     assert waited < 30.0, f"wait took {waited:.1f} s for a request settled after ~0.2 s"
+
+
+def test_a_source_that_is_away_is_waited_for_not_counted_against_the_chunks(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A PI server restarting: more failed reads than the chunk's attempts, no chunk failed."""
+    store = MemoryStore()
+    source = FlakySource(SimulatorSource(), down_for=10)
+    orch = make(source, store)
+    with caplog.at_level(logging.INFO, "naia.orchestrator"):
+        view = orch.get(run(orch, spec()))
+    assert view.status is RequestStatus.COMPLETED and view.failed_chunks == 0
+    assert source.reads == 10 + 24
+    expected = read_table(SimulatorSource(), SEED_POINTS, DAY_START, DAY_END)
+    assert store.table().num_rows == expected.num_rows
+    lines = [(r.levelname, r.getMessage()) for r in caplog.records if "source" in r.getMessage()]
+    assert [lvl for lvl, _ in lines] == ["WARNING", "INFO"], lines
+    assert "answers again" in lines[1][1] and "(10 failed attempt(s))" in lines[1][1]
+
+
+def test_a_cancel_ends_the_wait_for_a_source_that_stays_away() -> None:
+    orch = make(FlakySource(SimulatorSource(), down_for=10**9))
+    request_id = orch.submit(spec()).request_id
+    threading.Timer(0.3, lambda: orch.cancel(request_id)).start()
+    started = time.monotonic()
+    orch.run_pending()
+    assert orch.get(request_id).status is RequestStatus.CANCELLED
+    assert time.monotonic() - started < 20

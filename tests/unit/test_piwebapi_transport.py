@@ -23,7 +23,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from naia.domain.errors import SourceTransientError
+from naia.domain.errors import SourceTransientError, SourceUnreachableError
 from naia.sources.piwebapi import PiWebApiSettings
 from naia.sources.piwebapi.client import PiWebApiClient, choose_transport
 from naia.sources.piwebapi.transport import DIRECT_BODY, DirectBody, StdlibTransport
@@ -329,3 +329,29 @@ def test_an_ipv6_literal_host_is_reached() -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_server_that_does_not_answer_at_all_is_unreachable_not_just_transient() -> None:
+    """The orchestrator waits for an unreachable source instead of failing chunks on it."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}"  # bound, never listening: refused
+        client = _client(url, max_attempts=2)
+        try:
+            with pytest.raises(SourceUnreachableError, match="after 2 attempt"):
+                client.get("/length", [], bytes)
+        finally:
+            client.close()
+
+
+def test_a_server_that_answers_with_errors_is_transient_not_unreachable(
+    served: tuple[str, _Server],
+) -> None:
+    url, _ = served
+    client = _client(url, max_attempts=2)
+    try:
+        with pytest.raises(SourceTransientError) as info:
+            client.get("/cut", [], bytes)
+        assert not isinstance(info.value, SourceUnreachableError)
+    finally:
+        client.close()

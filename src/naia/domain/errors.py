@@ -86,6 +86,12 @@ class SourceTransientError(TransientError):
         self.retry_after = retry_after
 
 
+class SourceUnreachableError(SourceTransientError):
+    """The source did not answer at all (connection refused, no connection within the timeout):
+    the server is down or restarting. A chunk is not failed for it: the orchestrator waits for
+    the source, as long as it takes, and reads the chunk again."""
+
+
 class SourceError(TerminalError):
     """A source failed in a way that retrying will not fix."""
 

@@ -26,6 +26,7 @@ from naia.domain.errors import (
     NaiaError,
     NotFoundError,
     RequestCancelledError,
+    SourceUnreachableError,
     TransientError,
     UnknownPointError,
 )
@@ -53,6 +54,7 @@ from naia.domain.ports import (
 )
 from naia.kernel.backoff import call_with_retry
 from naia.kernel.bucket import TokenBucket
+from naia.kernel.episode import Episode
 from naia.kernel.pump import prefetch
 from naia.orchestrator.live import LiveRequest
 from naia.orchestrator.observer import NullObserver, Observer
@@ -131,6 +133,7 @@ class Orchestrator:
         self._stopping = threading.Event()
         self._submitting = threading.Lock()
         self._rng = random.Random()
+        self._unreachable = Episode(log, "the source")
 
     # Lifecycle --------------------------------------------------------------------------------
     def recover(self) -> list[str]:
@@ -437,14 +440,17 @@ class Orchestrator:
             entry.running.add(chunk.index)
         started = self._clock()
         try:
-            written = call_with_retry(
-                lambda: self._attempt(entry, source, chunk),
-                attempts=self._config.retry.max_attempts,
-                backoff=self._config.retry.backoff,
-                retry_on=TransientError,
-                sleep=self._sleep,
-                on_retry=lambda n, err, wait: self._on_retry(entry, chunk, n, err, wait),
-                floor=retry_after,
+            written = self._until_reachable(
+                entry,
+                lambda: call_with_retry(
+                    lambda: self._attempt(entry, source, chunk),
+                    attempts=self._config.retry.max_attempts,
+                    backoff=self._config.retry.backoff,
+                    retry_on=TransientError,
+                    sleep=self._sleep,
+                    on_retry=lambda n, err, wait: self._on_retry(entry, chunk, n, err, wait),
+                    floor=retry_after,
+                ),
             )
         except RequestCancelledError:
             log.info("chunk %d of %s rolled back: cancelled", chunk.index, chunk.request_id)
@@ -458,6 +464,25 @@ class Orchestrator:
             with self._lock:
                 entry.running.discard(chunk.index)
                 entry.in_flight_values = 0
+
+    def _until_reachable(self, entry: LiveRequest, run: Callable[[], _T]) -> _T:
+        """``run()`` again, as long as it takes, while the source does not answer at all
+        (``SourceUnreachableError``: a PI server down or restarting): the chunk is not failed
+        for it. The waits back off; the outage is one WARNING and one INFO line (``Episode``).
+        A cancel or a shutdown ends the wait (the chunk is rolled back)."""
+        failures = 0
+        while True:
+            try:
+                result = run()
+            except SourceUnreachableError as exc:
+                failures += 1
+                self._unreachable.failed(f"{exc}; the chunk waits for it")
+                delay = self._config.retry.backoff.delay(failures, self._rng)
+                if entry.cancel.wait(delay) or self._stopping.is_set():
+                    raise RequestCancelledError("cancelled while the source was away") from exc
+                continue
+            self._unreachable.succeeded()
+            return result
 
     def _attempt(self, entry: LiveRequest, source: Source, chunk: Chunk) -> ChunkWritten:
         with self._lock:
@@ -477,6 +502,9 @@ class Orchestrator:
     ) -> None:
         entry.retries += 1
         self._observer.on_retry(chunk)
+        if isinstance(error, SourceUnreachableError):  # an outage: logged once (_until_reachable)
+            self._unreachable.failed(f"chunk {chunk.index}: {error}")
+            return
         log.warning(
             "chunk %d of %s: attempt %d failed (%s); retrying in %.1fs",
             chunk.index, chunk.request_id, attempt, error, wait, extra=_fields(chunk),

@@ -36,7 +36,12 @@ import httpx
 import msgspec
 from pydantic import SecretStr
 
-from naia.domain.errors import ConnectorUnavailableError, SourceError, SourceTransientError
+from naia.domain.errors import (
+    ConnectorUnavailableError,
+    SourceError,
+    SourceTransientError,
+    SourceUnreachableError,
+)
 from naia.kernel.backoff import Backoff, call_with_retry
 from naia.kernel.episode import Episode
 from naia.sources.piwebapi.decode import WebException, error_message
@@ -60,12 +65,16 @@ environment is httpx's either way (its mounts come before the transport)."""
 
 
 class RetryableError(Exception):
-    """Worth another attempt of the same request (internal to the connector)."""
+    """Worth another attempt of the same request (internal to the connector). ``unreachable``:
+    no connection could be made (the server is down or restarting)."""
 
-    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+    def __init__(
+        self, reason: str, retry_after: float | None = None, *, unreachable: bool = False
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
+        self.unreachable = unreachable
 
 
 class PageSizeTooLargeError(Exception):
@@ -179,7 +188,8 @@ class PiWebApiClient:
                 rng=self._rng,
             )
         except RetryableError as last:
-            raise SourceTransientError(
+            failed = SourceUnreachableError if last.unreachable else SourceTransientError
+            raise failed(
                 f"PI Web API {what} failed after {self._retry.max_attempts} attempt(s): "
                 f"{last.reason}",
                 retry_after=last.retry_after,
@@ -191,6 +201,10 @@ class PiWebApiClient:
         started = time.perf_counter()
         try:
             response, body = self._send(request)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            raise RetryableError(
+                f"no connection ({type(exc).__name__}: {exc})", unreachable=True
+            ) from exc
         except httpx.TimeoutException as exc:
             raise RetryableError(f"timed out ({type(exc).__name__})") from exc
         except (httpx.TransportError, httpx.DecodingError) as exc:
