@@ -371,3 +371,20 @@ def test_kafka_failing_past_the_retries_gives_the_unit_back_instead_of_failing_i
     assert fetcher.step()
     assert fleet.published == [("r", 0, "f0")]
     assert fleet.outcomes["r"][0].kind == DONE
+
+
+def test_a_source_that_is_away_gives_the_unit_back_instead_of_failing_it() -> None:
+    """A PI server restarting: the unit waits (back in the queue) and is read once it answers."""
+    store = MemoryStore()
+    fleet = MemoryFleet(store)
+    feed = fleet.feed("f0")
+    source = FlakySource(SimulatorSource(), down_for=3)  # every attempt of the first read
+    config = FetcherConfig(retry=RETRY, poll_timeout_s=0.01)
+    fetcher = Fetcher(feed, MemoryDirectory(), Provider(source), config, sleep=lambda _: None)
+    unit = Chunk("r", 0, SEED_POINTS, DAY_START, DAY_START + HOUR)
+    fleet.board().dispatch("r", ConnectorType.SIMULATOR, [unit], set())
+    assert fetcher.step()
+    assert fleet.outcomes == {} and len(fleet.queue) == 1  # not failed: back in the queue
+    assert fetcher.step()
+    assert fleet.published == [("r", 0, "f0")]
+    assert fleet.outcomes["r"][0].kind == DONE

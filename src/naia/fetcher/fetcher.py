@@ -19,7 +19,12 @@ from typing import Protocol
 
 import pyarrow as pa
 
-from naia.domain.errors import NaiaError, RequestCancelledError, TransientError
+from naia.domain.errors import (
+    NaiaError,
+    RequestCancelledError,
+    SourceUnreachableError,
+    TransientError,
+)
 from naia.domain.fleet import (
     DONE,
     FAILED,
@@ -35,6 +40,7 @@ from naia.domain.model import ChunkWritten, ConnectorType
 from naia.domain.ports import Source, SourceProvider
 from naia.kernel.backoff import call_with_retry
 from naia.kernel.bucket import TokenBucket
+from naia.kernel.episode import Episode
 from naia.kernel.pump import prefetch
 from naia.orchestrator.retry import RetryPolicy, retry_after
 
@@ -108,6 +114,7 @@ class Fetcher:
         self._open: dict[ConnectorType, Source] = {}
         self._stop = threading.Event()
         self._reading = False  # what the fleet was last told: a unit in hand, or nothing
+        self._unreachable = Episode(log, "the source")
         self.units_done = 0
 
     def run(self, stop: threading.Event | None = None) -> None:
@@ -169,6 +176,11 @@ class Fetcher:
             self._feed_abandon(order)
             self._observer.on_unit(GIVEN_BACK, 0, self._clock() - started)
             self._sleep(self._config.retry.max_delay_s)
+        except SourceUnreachableError as exc:  # the PI server is away: not the unit's fault
+            self._unreachable.failed(f"unit {unit.index} of {unit.request_id} given back: {exc}")
+            self._feed_abandon(order)
+            self._observer.on_unit(GIVEN_BACK, 0, self._clock() - started)
+            self._sleep(self._config.retry.max_delay_s)
         except (UnitLostError, FetcherStoppingError) as exc:
             log.info("unit %d of %s given back: %s", unit.index, unit.request_id, exc)
             self._feed_abandon(order)
@@ -180,6 +192,7 @@ class Fetcher:
                 log.exception("unit %d of %s failed unexpectedly", unit.index, unit.request_id)
             self._settle(order, FAILED, f"{type(exc).__name__}: {exc}")
         else:
+            self._unreachable.succeeded()
             self.units_done += 1
             self._observer.on_unit(DONE, written.values, self._clock() - started)
             log.info(
