@@ -74,6 +74,9 @@ def test_a_backfill_rides_out_a_pi_web_api_restart(tmp_path: Path) -> None:
     assert code == 0, output[-3000:]
     retries = re.search(r"retries\s*│\s*(\d+)", output)
     assert retries is not None and int(retries[1]) > 0, output[-2000:]  # the outage was met
+    # told once when it started and once when it ended, not once per attempt
+    client = [line for line in output.splitlines() if "naia.sources.piwebapi.client" in line]
+    assert 2 <= len(client) <= 4 and "answers again" in client[-1], client  # was 13 lines
     expected = read_table(
         SimulatorSource(SimulatorSettings(defaults=REALISTIC)), POINTS, START, END
     )

@@ -33,7 +33,7 @@ def test_one_warning_per_episode_then_one_line_when_it_answers(
         episode.succeeded()
         episode.failed("refused again")
     levels = [(r.levelname, r.getMessage()) for r in caplog.records]
-    assert [lvl for lvl, _ in levels] == ["WARNING", *["DEBUG"] * 4, "INFO", "WARNING"]
+    assert [lvl for lvl, _ in levels] == ["WARNING", *["DEBUG"] * 4, "WARNING", "WARNING"]
     assert "refused #0" in levels[0][1]
     assert levels[5][1] == "PI answers again after 10.0 s (5 failed attempt(s))"
 
@@ -54,10 +54,9 @@ def test_threads_failing_together_open_one_episode(caplog: pytest.LogCaptureFixt
         for t in threads:
             t.join()
         episode.succeeded()
-    warnings = [r for r in caplog.records if r.levelname == "WARNING"]
-    infos = [r.getMessage() for r in caplog.records if r.levelname == "INFO"]
-    assert len(warnings) == 1
-    assert len(infos) == 1 and "(400 failed attempt(s))" in infos[0]
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 2  # the start of the outage and its end
+    assert "(400 failed attempt(s))" in warnings[1]
 
 
 def test_a_pi_web_api_outage_is_logged_once_and_its_end_once(
@@ -77,6 +76,6 @@ def test_a_pi_web_api_outage_is_logged_once_and_its_end_once(
         assert_same_as_simulator(source, sim, ("SINUSOID",), start, start + timedelta(hours=1))
         assert source.retries == 4
     lines = [(r.levelname, r.getMessage()) for r in caplog.records]
-    assert [lvl for lvl, _ in lines] == ["WARNING", "INFO"], lines
+    assert [lvl for lvl, _ in lines] == ["WARNING", "WARNING"], lines
     assert lines[0][1].startswith(f"PI Web API at {BASE_URL}: ")
     assert "answers again" in lines[1][1] and "(4 failed attempt(s))" in lines[1][1]

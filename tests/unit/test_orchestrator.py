@@ -197,7 +197,7 @@ def test_a_source_that_is_away_is_waited_for_not_counted_against_the_chunks(
     expected = read_table(SimulatorSource(), SEED_POINTS, DAY_START, DAY_END)
     assert store.table().num_rows == expected.num_rows
     lines = [(r.levelname, r.getMessage()) for r in caplog.records if "source" in r.getMessage()]
-    assert [lvl for lvl, _ in lines] == ["WARNING", "INFO"], lines
+    assert [lvl for lvl, _ in lines] == ["WARNING", "WARNING"], lines
     assert "answers again" in lines[1][1] and "(10 failed attempt(s))" in lines[1][1]
 
 

@@ -3,8 +3,9 @@
 A dependency that is away (a PI Web API restarting, a proxy dropping connections) makes every
 reader thread fail and retry, attempt after attempt; a line per attempt buries what happened.
 An :class:`Episode` logs the first failure as a WARNING, the ones after it at DEBUG (counted), and
-an INFO line with the duration and the count when a call succeeds again. Thread-safe: the threads
-of one client share one episode.
+a WARNING again, with the duration and the count, when a call succeeds again — the end of an
+outage shows wherever its start did (`naia backfill` prints WARNINGs only). Thread-safe: the
+threads of one client share one episode.
 """
 
 from __future__ import annotations
@@ -47,14 +48,14 @@ class Episode:
             self._log.debug("%s: %s", self._subject, detail)
 
     def succeeded(self) -> None:
-        """A call that worked: ends the episode (one INFO line) if one was open."""
+        """A call that worked: ends the episode (one line) if one was open."""
         if self._since is None:  # the common case, without the lock
             return
         with self._lock:
             since, failures = self._since, self._failures
             self._since, self._failures = None, 0
         if since is not None:
-            self._log.info(
+            self._log.warning(
                 "%s answers again after %.1f s (%d failed attempt(s))",
                 self._subject,
                 self._clock() - since,

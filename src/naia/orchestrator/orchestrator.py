@@ -468,7 +468,7 @@ class Orchestrator:
     def _until_reachable(self, entry: LiveRequest, run: Callable[[], _T]) -> _T:
         """``run()`` again, as long as it takes, while the source does not answer at all
         (``SourceUnreachableError``: a PI server down or restarting): the chunk is not failed
-        for it. The waits back off; the outage is one WARNING and one INFO line (``Episode``).
+        for it. The waits back off; the outage is two lines, its start and its end (``Episode``).
         A cancel or a shutdown ends the wait (the chunk is rolled back)."""
         failures = 0
         while True:
