@@ -357,28 +357,13 @@ def test_the_fleet_view_shows_the_unit_each_fetcher_reads_now(tmp_path: Path) ->
         f.close()
 
 
-def test_kafka_failing_past_the_retries_gives_the_unit_back_instead_of_failing_it() -> None:
-    store = MemoryStore()
-    fleet = MemoryFleet(store)
+def _given_back_then_done(source: FlakySource | None = None, commit_failures: int = 0) -> None:
+    """One unit, one fetcher: its first read fails past the retries (RETRY: 3 attempts) for a
+    reason that is not the unit's; the unit goes back to the queue, not to FAILED, and the next
+    read publishes it."""
+    fleet = MemoryFleet(MemoryStore())
     feed = fleet.feed("f0")
-    feed.commit_failures = 3  # every attempt of the first read (RETRY: 3 attempts)
-    config = FetcherConfig(retry=RETRY, poll_timeout_s=0.01)
-    fetcher = Fetcher(feed, MemoryDirectory(), Provider(), config, sleep=lambda _: None)
-    unit = Chunk("r", 0, SEED_POINTS, DAY_START, DAY_START + HOUR)
-    fleet.board().dispatch("r", ConnectorType.SIMULATOR, [unit], set())
-    assert fetcher.step()
-    assert fleet.outcomes == {} and len(fleet.queue) == 1  # not failed: back in the queue
-    assert fetcher.step()
-    assert fleet.published == [("r", 0, "f0")]
-    assert fleet.outcomes["r"][0].kind == DONE
-
-
-def test_a_source_that_is_away_gives_the_unit_back_instead_of_failing_it() -> None:
-    """A PI server restarting: the unit waits (back in the queue) and is read once it answers."""
-    store = MemoryStore()
-    fleet = MemoryFleet(store)
-    feed = fleet.feed("f0")
-    source = FlakySource(SimulatorSource(), down_for=3)  # every attempt of the first read
+    feed.commit_failures = commit_failures
     config = FetcherConfig(retry=RETRY, poll_timeout_s=0.01)
     fetcher = Fetcher(feed, MemoryDirectory(), Provider(source), config, sleep=lambda _: None)
     unit = Chunk("r", 0, SEED_POINTS, DAY_START, DAY_START + HOUR)
@@ -388,3 +373,12 @@ def test_a_source_that_is_away_gives_the_unit_back_instead_of_failing_it() -> No
     assert fetcher.step()
     assert fleet.published == [("r", 0, "f0")]
     assert fleet.outcomes["r"][0].kind == DONE
+
+
+def test_kafka_failing_past_the_retries_gives_the_unit_back_instead_of_failing_it() -> None:
+    _given_back_then_done(commit_failures=3)
+
+
+def test_a_source_that_is_away_gives_the_unit_back_instead_of_failing_it() -> None:
+    """A PI server restarting: the unit waits (back in the queue) and is read once it answers."""
+    _given_back_then_done(FlakySource(SimulatorSource(), down_for=3))
