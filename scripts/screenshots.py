@@ -23,7 +23,7 @@ from playwright.sync_api import Page, ViewportSize, sync_playwright
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.e2e import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from tests.e2e import CHROMIUM, CHROMIUM_ARGS, fill  # noqa: E402
 from tests.helpers import api_up, free_port, naia, wait_for  # noqa: E402
 
 SEED = {
@@ -59,17 +59,9 @@ def request(url: str, request_id: str) -> dict[str, Any]:
     return data
 
 
-def fill_form(page: Page, body: dict[str, Any]) -> None:
-    page.select_option("#connectorType", body["connectorType"])
-    page.fill("#pointAddresses", ", ".join(body["pointAddresses"]))
-    page.fill("#startTime", body["startTime"])
-    page.fill("#endTime", body["endTime"])
-    page.fill("#chunkSize", body["chunkSize"])
-
-
 def history(page: Page, url: str) -> None:
     """One request completed through the form, one cancelled: the page at rest."""
-    fill_form(page, SEED)
+    fill(page, SEED)
     page.click("#start-button")
     page.wait_for_selector("#requests-body tr[data-status='Completed']", timeout=60_000)
     cancelled = post(url, "/api/backfill/start", SEED)["requestId"]

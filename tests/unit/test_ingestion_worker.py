@@ -173,9 +173,9 @@ def test_a_failed_durable_step_is_tried_again_from_the_failed_sink_and_then_comm
     assert events.index("b durable 2") < events.index("commit [2, 3]")
     assert "commit [2, 3]" not in events[: events.index("b durable 2")]
     assert observer.events == ["questdb down", *["retry questdb"] * 3, "questdb up"]
-    outage = [r for r in caplog.records if "questdb unavailable" in r.getMessage()]
+    outage = [r for r in caplog.records if "questdb: unavailable" in r.getMessage()]
     assert len(outage) == 1 and outage[0].levelname == "WARNING"  # one line per episode
-    assert any("questdb recovered" in r.getMessage() for r in caplog.records)
+    assert any("questdb answers again" in r.getMessage() for r in caplog.records)
     worker.drain()
     assert inbox.committed[-1] == [4, 5]
 

@@ -7,6 +7,7 @@ kept-alive connections closed while idle, bodies cut short, silence, TLS.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import http.server
 import json
@@ -167,14 +168,11 @@ def test_a_connection_closed_while_idle_is_replaced_without_a_retry(
     served: tuple[str, _Server],
 ) -> None:
     url, server = served
-    client = _client(url)
-    try:
+    with _client(url) as client:
         assert client.get("/then-close", [], bytes) == b"ok"
         time.sleep(0.1)  # the server's close reaches the client's socket
         assert client.get("/length", [], bytes) == PAYLOAD
         assert client.retries == 0  # sent again on a new connection, not an attempt lost
-    finally:
-        client.close()
     assert server.connections == 2
 
 
@@ -182,12 +180,11 @@ def test_a_body_cut_short_is_retried_then_reported_as_transient(
     served: tuple[str, _Server],
 ) -> None:
     url, server = served
-    client = _client(url, max_attempts=3)
-    try:
-        with pytest.raises(SourceTransientError, match="after 3 attempt"):
-            client.get("/cut", [], bytes)
-    finally:
-        client.close()
+    with (
+        _client(url, max_attempts=3) as client,
+        pytest.raises(SourceTransientError, match="after 3 attempt"),
+    ):
+        client.get("/cut", [], bytes)
     assert server.paths.count("cut") == 3
 
 
@@ -218,23 +215,17 @@ def test_a_body_left_unread_does_not_reach_the_next_request(served: tuple[str, _
 
 def test_a_compressed_body_is_decoded_by_httpx(served: tuple[str, _Server]) -> None:
     url, _ = served
-    client = _client(url)
-    try:
+    with _client(url) as client:
         assert client.get("/gzip", [], bytes) == PAYLOAD
-    finally:
-        client.close()
 
 
 def test_method_path_query_headers_auth_and_body_arrive_as_httpx_built_them(
     served: tuple[str, _Server],
 ) -> None:
     url, _ = served
-    client = _client(url, auth="basic", username="pi", password="s3cret")
-    try:
+    with _client(url, auth="basic", username="pi", password="s3cret") as client:
         got = client.post("/echo", b'{"a": 1}', _json)
         query = client.get("/echo", [("webId", "F1 x/y"), ("maxCount", "10")], _json)
-    finally:
-        client.close()
     assert got["method"] == "POST" and got["body"] == '{"a": 1}'
     headers = got["headers"]
     assert headers["authorization"] == "Basic cGk6czNjcmV0"
@@ -249,15 +240,10 @@ def test_tls_with_the_configured_ca_bundle_and_refused_without_it(tmp_path: Path
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
     for url, _ in _serve(_Server(context), "https"):
-        trusting = _client(url, ca_bundle=cert)
-        strange = _client(url, max_attempts=1)
-        try:
+        with _client(url, ca_bundle=cert) as trusting, _client(url, max_attempts=1) as strange:
             assert trusting.get("/length", [], bytes) == PAYLOAD
             with pytest.raises(SourceTransientError, match="CERTIFICATE_VERIFY_FAILED"):
                 strange.get("/length", [], bytes)
-        finally:
-            trusting.close()
-            strange.close()
 
 
 def test_connection_bound_auth_keeps_httpx_s_own_transport() -> None:
@@ -279,14 +265,16 @@ def test_connection_bound_auth_keeps_httpx_s_own_transport() -> None:
         assert choose_transport(settings(auth), True) is None
 
 
-def _client(url: str, *, max_attempts: int = 2, **settings: object) -> PiWebApiClient:
+def _client(
+    url: str, *, max_attempts: int = 2, **settings: object
+) -> contextlib.closing[PiWebApiClient]:
     base = PiWebApiSettings(base_url=url + "/piwebapi", data_archive="PI")
     update: dict[str, object] = {
         "retries": base.retries.model_copy(update={"max_attempts": max_attempts})
     }
     for name, value in settings.items():
         update[name] = SecretStr(str(value)) if name in ("username", "password") else value
-    return PiWebApiClient(base.model_copy(update=update), sleep=lambda _: None)
+    return contextlib.closing(PiWebApiClient(base.model_copy(update=update), sleep=lambda _: None))
 
 
 def _json(body: memoryview) -> dict[str, Any]:
@@ -336,22 +324,18 @@ def test_a_server_that_does_not_answer_at_all_is_unreachable_not_just_transient(
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         url = f"http://127.0.0.1:{probe.getsockname()[1]}"  # bound, never listening: refused
-        client = _client(url, max_attempts=2)
-        try:
-            with pytest.raises(SourceUnreachableError, match="after 2 attempt"):
-                client.get("/length", [], bytes)
-        finally:
-            client.close()
+        with (
+            _client(url, max_attempts=2) as client,
+            pytest.raises(SourceUnreachableError, match="after 2 attempt"),
+        ):
+            client.get("/length", [], bytes)
 
 
 def test_a_server_that_answers_with_errors_is_transient_not_unreachable(
     served: tuple[str, _Server],
 ) -> None:
     url, _ = served
-    client = _client(url, max_attempts=2)
-    try:
+    with _client(url, max_attempts=2) as client:
         with pytest.raises(SourceTransientError) as info:
             client.get("/cut", [], bytes)
         assert not isinstance(info.value, SourceUnreachableError)
-    finally:
-        client.close()

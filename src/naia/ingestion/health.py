@@ -1,13 +1,14 @@
-"""Outage episodes of the worker's dependencies: one warning when one starts, one line when it
-ends, and the observer told each change and each retry (for the metrics)."""
+"""Outage episodes of the worker's dependencies (``naia.kernel.episode``): one warning when one
+starts, one when it ends, and the observer told each change and each retry (for the metrics)."""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Protocol
+
+from naia.kernel.episode import Episode
 
 log = logging.getLogger("naia.ingest")
 
@@ -20,49 +21,39 @@ class HealthObserver(Protocol):
         """An operation on ``dependency`` failed and will be tried again after a wait."""
 
 
-@dataclass
-class _Episode:
-    since: float
-    failures: int = 0
+_MEANWHILE = "ingestion paused, retrying with backoff; nothing is committed until it is back"
 
 
 class DependencyHealth:
-    """Which dependencies are down, since when, after how many failed attempts."""
+    """Which dependencies are down: an :class:`Episode` each, the observer told each change."""
 
     def __init__(
         self, observer: HealthObserver, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self._observer = observer
         self._clock = clock
-        self._down: dict[str, _Episode] = {}
+        self._episodes: dict[str, Episode] = {}
 
     def failed(self, dependency: str, error: BaseException) -> int:
         """Note a failed attempt; returns the consecutive failures of this episode (≥ 1)."""
-        episode = self._down.get(dependency)
-        if episode is None:
-            episode = self._down[dependency] = _Episode(self._clock())
-            log.warning(
-                "%s unavailable: %s — ingestion paused, retrying with backoff "
-                "(nothing is committed until it is back)",
-                dependency, error,
-            )  # fmt: skip
+        failures = self._episode(dependency).failed(f"unavailable: {error}")
+        if failures == 1:
             self._observer.on_dependency(dependency, False)
-        else:
-            log.debug("%s still unavailable (attempt %d): %s", dependency, episode.failures, error)
-        episode.failures += 1
         self._observer.on_retry(dependency)
-        return episode.failures
+        return failures
 
     def ok(self, dependency: str) -> None:
         """``dependency`` answered: ends its episode, if one was open."""
-        episode = self._down.pop(dependency, None)
-        if episode is None:
-            return
-        log.info(
-            "%s recovered after %.1f s and %d failed attempt(s); ingestion resumes",
-            dependency, self._clock() - episode.since, episode.failures,
-        )  # fmt: skip
-        self._observer.on_dependency(dependency, True)
+        episode = self._episodes.get(dependency)
+        if episode is not None and episode.succeeded():
+            self._observer.on_dependency(dependency, True)
 
     def down(self) -> list[str]:
-        return sorted(self._down)
+        return sorted(name for name, episode in self._episodes.items() if episode.failing)
+
+    def _episode(self, dependency: str) -> Episode:
+        episode = self._episodes.get(dependency)
+        if episode is None:
+            episode = Episode(log, dependency, self._clock, meanwhile=_MEANWHILE)
+            self._episodes[dependency] = episode
+        return episode
