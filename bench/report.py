@@ -77,6 +77,8 @@ class Report:
     targets: list[dict[str, Any]] = field(default_factory=list)
     profiles: dict[str, list[tuple[str, float]]] = field(default_factory=dict)
     probes: list[dict[str, Any]] = field(default_factory=list)
+    floor: list[dict[str, float]] = field(default_factory=list)  # bench/floor_ours.py: CPU s
+    # of each part of a run, and its "values"
     problems: list[str] = field(default_factory=list)
 
     def find(self, sid: str) -> Scenario | None:
@@ -90,6 +92,7 @@ class Report:
             "targets": self.targets,
             "profiles": {k: [[n, round(s, 4)] for n, s in v] for k, v in self.profiles.items()},
             "questdb_shape": self.probes,
+            "floor": self.floor,
             "problems": self.problems,
         }
 
@@ -257,6 +260,43 @@ def _s2_targets(report: Report) -> None:
     )
 
 
+FLOOR_PARTS = {
+    "imports_third_party": "import DuckDB, Arrow, NumPy, httpx, pydantic-settings, Typer, Rich",
+    "imports_naia": "import NAIA's own modules on top",
+    "fetch": "PiWebApiSource.read of the request (HTTP read + decode), batches kept",
+    "insert": "DuckDbStore.write_chunk of those batches + close (DuckDB alone)",
+}
+
+
+def floor_per_million(report: Report) -> dict[str, float]:
+    """Median CPU s per M values of each part of scenario 2's command measured alone."""
+    return {
+        part: statistics.median(run[part] / run["values"] * 1e6 for run in report.floor)
+        for part in FLOOR_PARTS
+    }
+
+
+def _floor_lines(report: Report) -> list[str]:
+    if not report.floor:
+        return []
+    per_m = floor_per_million(report)
+    lines = [
+        "",
+        f"Scenario 2's command in parts, each measured alone (`python -m bench.floor_ours`, "
+        f"{len(report.floor)} runs, median; the command overlaps fetch and insert in threads):",
+        "",
+        "| part | CPU s per M values |",
+        "|---|---:|",
+    ]
+    lines += [f"| {FLOOR_PARTS[k]} | {v:.3f} |" for k, v in per_m.items()]
+    unavoidable = per_m["imports_third_party"] + per_m["insert"]
+    lines.append(
+        f"| third-party imports + DuckDB's insert (no NAIA code) | **{unavoidable:.3f}** "
+        f"(goal for the whole command: {S2_CPU_PER_M:.1f}) |"
+    )
+    return lines
+
+
 def _rate_measured(s: Scenario | None) -> str:
     """The median rate from process start to exit, and the engine's own (after start-up)."""
     rate = s.rate if s else None
@@ -371,6 +411,7 @@ def markdown(report: Report) -> str:
                 f"| {p['order']}-major | {p['commit_rows']:,} | {p['rows']:,} | "
                 f"{_m(p['rows_per_s'])} | {p['questdb_cpu_s_per_million']:.2f} |"
             )
+    lines += _floor_lines(report)
     if report.profiles:
         lines += [
             "",

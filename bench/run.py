@@ -3,8 +3,8 @@
 Run from the repository root (scripts/bench.sh does): ``.venv/bin/python -m bench.run``.
 ``BENCH_QUICK=1`` (or ``--quick``) runs one short run of each, for CI-sized checks, and writes
 ``bench/results/quick-*.json`` without touching docs/performance.md. ``--only s1,s3`` picks
-sections (s1, rss, scale, s2, e2e, fetch, fleet, s4, s3, ingest, qdb, profile, afsdk); e2e runs s2
-too.
+sections (s1, rss, scale, s2, e2e, floor, fetch, fleet, s4, s3, ingest, qdb, profile, afsdk); e2e
+runs s2 too; floor measures the parts of scenario 2's command one by one, on its emulator.
 """
 
 from __future__ import annotations
@@ -46,8 +46,8 @@ PEERS_BIN = ROOT / "var" / "compat" / "bench-peers" / "bin"  # scripts/bench.sh 
 PEERS_PYTHON = PEERS_BIN / "python"
 PAGE = 10_000  # maxCount per request for both PI Web API readers
 SECTIONS = (
-    "s1", "rss", "scale", "s2", "e2e", "fetch", "fleet", "s4", "s3", "ingest", "qdb", "profile",
-    "afsdk", "verify",
+    "s1", "rss", "scale", "s2", "e2e", "floor", "fetch", "fleet", "s4", "s3", "ingest", "qdb",
+    "profile", "afsdk", "verify",
 )  # fmt: skip
 YEAR = (datasets.day("2023-01-01"), datasets.day("2024-01-01"))
 
@@ -232,9 +232,12 @@ class Bench:
             s.notes.append("scaling uses the engine's own wall time (after start-up)")
             self.measure(s, self.plan.runs, _embedded_run(names, span, expected, sid))
 
-    def s2_s4(self, want_s2: bool, want_s4: bool, want_e2e: bool = False) -> None:
+    def s2_s4(
+        self, want_s2: bool, want_s4: bool, want_e2e: bool = False, want_floor: bool = False
+    ) -> None:
         """One emulator for scenarios 2 and 4: identical requests, so pages are served warm.
-        ``want_e2e`` adds the published client's whole command on scenario 2's data (c)."""
+        ``want_e2e`` adds the published client's whole command on scenario 2's data (c);
+        ``want_floor`` the CPU of each part of scenario 2's command alone (a)."""
         n, span = self.plan.s2
         names = datasets.points(n)
         expected = datasets.expected_count(names, *span, realistic=True)
@@ -245,6 +248,11 @@ class Bench:
             scenarios.embedded("PIWebApi", names, *span, expected, "s2-warm", env=env, side=[emu])
             if want_e2e:
                 self.e2e_peer(url, emu, names, span, expected)
+            if want_floor:
+                for i in range(self.plan.runs):
+                    parts = scenarios.floor(url, names, *span, expected, f"floor-{i}")
+                    self.rep.floor.append(parts)
+                    self.log(f"floor {i}: {parts}")
             if want_s2:
                 argv = scenarios.backfill_argv("PIWebApi", names, *span, Path("<tmp>.duckdb"), None)
                 s = Scenario(
@@ -712,7 +720,10 @@ def main(argv: list[str] | None = None) -> int:
         ("s1", bench.s1),
         ("rss", bench.rss),
         ("scale", bench.scale),
-        ("s2/s4/e2e", lambda: bench.s2_s4("s2" in wanted, "s4" in wanted, "e2e" in wanted)),
+        (
+            "s2/s4/e2e/floor",
+            lambda: bench.s2_s4("s2" in wanted, "s4" in wanted, "e2e" in wanted, "floor" in wanted),
+        ),
         ("fetch", bench.fetch),
         ("fleet", bench.fleet),
         ("s3", bench.s3),

@@ -519,6 +519,26 @@ def fetch(
     return Run(expected, result["wall_s"], [usage, emu.usage()])
 
 
+def floor(
+    url: str, names: list[str], start_at: datetime, end_at: datetime, expected: int, tag: str
+) -> dict[str, float]:
+    """CPU s of each part of scenario 2's command measured alone (bench/floor_ours.py), and
+    the values it moved."""
+    work = workdir(tag)
+    args = [url, EMULATOR_SERVER, ",".join(names), datasets.iso(start_at), datasets.iso(end_at)]
+    argv = [PYTHON, "-m", "bench.floor_ours", *args, str(work / "floor.duckdb")]
+    proc = start("naia floor", argv, work / "floor.log", {"PYTHONPATH": str(ROOT)})
+    code = proc.wait(900)
+    text = (work / "floor.log").read_text(errors="replace")
+    if code != 0:
+        raise BenchError(f"floor exited {code}: {text[-2000:]}")
+    result = json.loads(text.strip().splitlines()[-1])
+    if result["values"] != expected:
+        raise BenchError(f"floor wrote {result['values']:,} values, expected {expected:,}")
+    shutil.rmtree(work, ignore_errors=True)
+    return {"values": float(expected), **{k: float(v) for k, v in result["cpu_s"].items()}}
+
+
 def python_version(python: str) -> str:
     out = subprocess.run(
         [python, "-c", "import sys; print(sys.version.split()[0])"],

@@ -5,7 +5,7 @@
 #                                   # bench/results/latest.json + a timestamped copy, and the
 #                                   # table in docs/performance.md regenerated
 #   BENCH_QUICK=1 make bench        # ~1.5 min, one short run of each; bench/results/quick-*
-#   BENCH_ONLY=s1,s3 make bench     # some sections (docs untouched): s1 rss scale s2 e2e fetch fleet s4
+#   BENCH_ONLY=s1,s3 make bench     # some sections (docs untouched): s1 rss scale s2 e2e floor fetch fleet s4
 #                                   # s3 ingest qdb profile afsdk (AF SDK decode on Mono, the
 #                                   # stand-in that `make bench` compiles); e2e runs s2 too
 #   BENCH_ONLY=emulator make bench  # only the emulator's serving rate (bench/emulator_serving.py)

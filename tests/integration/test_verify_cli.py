@@ -26,11 +26,13 @@ def test_verify_names_the_damage_repair_mends_it_and_exit_codes_say_so(tmp_path:
     )
     con = duckdb.connect(db)
     con.execute(
-        "DELETE FROM point_data WHERE source_address = 'CDT158' "
+        "DELETE FROM naia_values WHERE point_id = "
+        "(SELECT point_id FROM naia_points WHERE source_address = 'CDT158') "
         "AND ts >= '2026-01-09 02:00:00Z' AND ts < '2026-01-09 02:20:00Z'"
     )
     con.execute(  # same count, another key: only the fingerprint sees it
-        "UPDATE point_data SET ts = ts + INTERVAL 1 SECOND WHERE source_address = 'SINUSOID' "
+        "UPDATE naia_values SET ts = ts + INTERVAL 1 SECOND WHERE point_id = "
+        "(SELECT point_id FROM naia_points WHERE source_address = 'SINUSOID') "
         "AND ts = '2026-01-09 02:30:00Z'"
     )
     con.close()

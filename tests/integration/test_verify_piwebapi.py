@@ -95,11 +95,13 @@ def test_verify_and_repair_through_piwebapi_with_faults(faulty_url: str, tmp_pat
     assert clean.windows_checked == 4 * len(POINTS)
 
     store.query(  # CDT158 loses part of 06:00-12:00; BA:PHASE.1 doubles part of 18:00-24:00
-        "DELETE FROM point_data WHERE source_address = 'CDT158' "
+        "DELETE FROM naia_values WHERE point_id = "
+        "(SELECT point_id FROM naia_points WHERE source_address = 'CDT158') "
         "AND ts >= '2026-01-09 07:00:00Z' AND ts < '2026-01-09 08:00:00Z'"
     )
     store.query(
-        "INSERT INTO point_data SELECT * FROM point_data WHERE source_address = 'BA:PHASE.1' "
+        "INSERT INTO naia_values SELECT * FROM naia_values WHERE point_id = "
+        "(SELECT point_id FROM naia_points WHERE source_address = 'BA:PHASE.1') "
         "AND ts >= '2026-01-09 20:00:00Z' AND ts < '2026-01-09 20:30:00Z'"
     )
     found = orch.verify(request_id)

@@ -19,8 +19,8 @@ from naia.domain.fingerprint import (
     row_terms,
     tally_of,
 )
-from naia.domain.model import WindowGrid
-from naia.domain.schema import BATCH_SCHEMA, point_batch
+from naia.domain.model import Chunk, WindowGrid
+from naia.domain.schema import point_batch
 from naia.domain.timeparse import from_us, to_us
 from naia.sources.simulator import SimulatorSettings, SimulatorSource
 from naia.sources.simulator.settings import REALISTIC
@@ -43,10 +43,10 @@ def random_batch(
 
 
 def store_with(path: Path, batches: list[pa.RecordBatch]) -> DuckDbStore:
+    """The rows as they are (repeated keys too): one chunk over all time, nothing to clear."""
     store = DuckDbStore(path)
-    with store.session() as cur:
-        cur.register("rows", pa.Table.from_batches(batches, BATCH_SCHEMA))
-        cur.execute("INSERT INTO point_data SELECT * FROM rows")
+    everything = (datetime(1970, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
+    store.write_chunk(Chunk("fingerprint", 0, POINTS, *everything), batches)
     return store
 
 

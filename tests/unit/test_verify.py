@@ -67,11 +67,13 @@ def count(store: DuckDbStore, source: str = "point_data") -> int:
 def damage(store: DuckDbStore) -> None:
     """Delete CDT158's rows of 03:00-04:00 (some) and double SINUSOID's rows of 10:00-11:00."""
     store.query(
-        "DELETE FROM point_data WHERE source_address = 'CDT158' "
+        "DELETE FROM naia_values WHERE point_id = "
+        "(SELECT point_id FROM naia_points WHERE source_address = 'CDT158') "
         "AND ts >= '2026-01-09 03:10:00Z' AND ts < '2026-01-09 03:40:00Z'"
     )
     store.query(
-        "INSERT INTO point_data SELECT * FROM point_data WHERE source_address = 'SINUSOID' "
+        "INSERT INTO naia_values SELECT * FROM naia_values WHERE point_id = "
+        "(SELECT point_id FROM naia_points WHERE source_address = 'SINUSOID') "
         "AND ts >= '2026-01-09 10:00:00Z' AND ts < '2026-01-09 10:05:00Z'"
     )
 
@@ -255,10 +257,13 @@ def test_a_lost_row_and_a_doubled_row_in_one_window_are_reported_exactly(tmp_pat
     orch = orchestrator(store)
     request_id = backfill(orch)
     store.query(
-        "DELETE FROM point_data WHERE source_address = 'SINUSOID' AND ts = '2026-01-09 06:10:00Z'"
+        "DELETE FROM naia_values WHERE point_id = "
+        "(SELECT point_id FROM naia_points WHERE source_address = 'SINUSOID') "
+        "AND ts = '2026-01-09 06:10:00Z'"
     )
     store.query(
-        "INSERT INTO point_data SELECT * FROM point_data WHERE source_address = 'SINUSOID' "
+        "INSERT INTO naia_values SELECT * FROM naia_values WHERE point_id = "
+        "(SELECT point_id FROM naia_points WHERE source_address = 'SINUSOID') "
         "AND ts = '2026-01-09 06:40:00Z'"
     )
     found = orch.verify(request_id)
@@ -273,7 +278,8 @@ def test_a_row_moved_to_another_key_is_reported_though_counts_agree(tmp_path: Pa
     orch = orchestrator(store)
     request_id = backfill(orch)
     store.query(
-        "UPDATE point_data SET ts = ts + INTERVAL 1 SECOND WHERE source_address = 'CDT158' "
+        "UPDATE naia_values SET ts = ts + INTERVAL 1 SECOND WHERE point_id = "
+        "(SELECT point_id FROM naia_points WHERE source_address = 'CDT158') "
         "AND ts = '2026-01-09 12:30:00Z'"
     )
     found = orch.verify(request_id)

@@ -81,7 +81,8 @@ def test_verify_and_repair_through_the_api(client: TestClient, runtime: Runtime)
     store = runtime.orchestrator._counter
     assert isinstance(store, DuckDbStore)
     store.query(
-        "DELETE FROM point_data WHERE source_address = 'SINUSOIDU' "
+        "DELETE FROM naia_values WHERE point_id = "
+        "(SELECT point_id FROM naia_points WHERE source_address = 'SINUSOIDU') "
         "AND ts >= '2026-01-09 07:00:00Z' AND ts < '2026-01-09 07:30:00Z'"
     )
     client.post(f"/api/backfill/request/{request_id}/verify")

@@ -90,9 +90,9 @@ def points_batch(
     n = ts_us.shape[0]
     return pa.RecordBatch.from_arrays(
         [
-            _fixed(TIMESTAMP_TYPE, ts_us, np.int64),
+            fixed_array(TIMESTAMP_TYPE, ts_us, np.int64),
             _names(points, counts, n),
-            _fixed(pa.int16(), seq, np.int16),
+            fixed_array(pa.int16(), seq, np.int16),
             _floats(value),
             pa.nulls(n, type=pa.string()) if state is None else state,
             _bools(good, n),
@@ -104,7 +104,10 @@ def points_batch(
     )
 
 
-def _fixed(arrow_type: pa.DataType, values: npt.ArrayLike, dtype: type[np.generic]) -> pa.Array:
+def fixed_array(
+    arrow_type: pa.DataType, values: npt.ArrayLike, dtype: type[np.generic]
+) -> pa.Array:
+    """An Arrow array of fixed-width values, no nulls, without ``pa.array`` (see above)."""
     data = np.ascontiguousarray(values, dtype=dtype)
     return pa.Array.from_buffers(arrow_type, data.shape[0], [None, pa.py_buffer(data)])
 

@@ -1,13 +1,18 @@
-CREATE TABLE IF NOT EXISTS point_data (
+CREATE TABLE IF NOT EXISTS naia_points (
+    point_id UINTEGER PRIMARY KEY,
+    source_address VARCHAR NOT NULL UNIQUE
+);
+CREATE TABLE IF NOT EXISTS naia_states (
+    state_id UINTEGER PRIMARY KEY,
+    state VARCHAR NOT NULL UNIQUE
+);
+CREATE TABLE IF NOT EXISTS naia_values (
     ts TIMESTAMPTZ NOT NULL,
-    source_address VARCHAR NOT NULL,
+    point_id UINTEGER NOT NULL,
     seq SMALLINT NOT NULL,
     value DOUBLE,
-    state VARCHAR,
-    good BOOLEAN NOT NULL,
-    questionable BOOLEAN NOT NULL,
-    substituted BOOLEAN NOT NULL,
-    annotated BOOLEAN NOT NULL
+    state_id UINTEGER,
+    flags UTINYINT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS naia_checkpoints (
     request_id VARCHAR NOT NULL,

@@ -3,6 +3,11 @@
 A chunk's rows and its checkpoint are committed in one transaction, so a crash at any moment
 leaves either both or neither. Writing a window again first deletes the rows of those points in
 that window (inside the same transaction): re-running a range leaves exactly one copy.
+
+Rows are stored compact (naia.stores.duckdb.compact): ``naia_values`` with point and state ids
+and the quality flags as bits, the names in ``naia_points`` and ``naia_states``, written in the
+transaction of the first rows that use them. ``point_data`` is a view with the design's columns;
+a file written before (``point_data`` a table) is converted when it is first opened for writing.
 """
 
 from __future__ import annotations
@@ -24,14 +29,14 @@ from naia.domain.fingerprint import MAX_DIRECT_SPAN_US, SEQ_SHIFT, P, tally_of
 from naia.domain.model import Chunk, ChunkCheckpoint, ChunkWritten, RequestRecord, WindowGrid
 from naia.domain.ports import PointWindowTallies, StoredCounts
 from naia.domain.records import record_from_json, record_to_json
-from naia.domain.schema import BATCH_SCHEMA
+from naia.stores.duckdb.compact import VALUES_SCHEMA, Compacted, Names
 
 log = logging.getLogger("naia.store")
 
-_INSERT = "INSERT INTO point_data SELECT * FROM chunk_stream"
+_INSERT = "INSERT INTO naia_values SELECT * FROM chunk_stream"
 _HAS_ROWS = (
-    "SELECT 1 FROM point_data WHERE ts >= ? AND ts < ? "
-    "AND source_address IN (SELECT unnest(?::VARCHAR[])) LIMIT 1"
+    "SELECT 1 FROM naia_values WHERE ts >= ? AND ts < ? "
+    "AND point_id IN (SELECT unnest(?::UINTEGER[])) LIMIT 1"
 )
 _EXACT = (  # the same for the points of some pairs over the span of their windows; picked
     # before the key aggregate (cheap), or, when that ran out of memory, after it (as _COUNTS)
@@ -46,9 +51,24 @@ threads' hash tables do not fit); the writes' own limit and threads are restored
 multi-year request's keys need more than a chunk's write does. 100 points × 1 year (52.6 M keys)
 measured 150 MB peak RSS for that query alone (27 s on this 2-core machine under load)."""
 _DELETE = (
-    "DELETE FROM point_data WHERE ts >= ? AND ts < ? "
-    "AND source_address IN (SELECT unnest(?::VARCHAR[]))"
+    "DELETE FROM naia_values WHERE ts >= ? AND ts < ? "
+    "AND point_id IN (SELECT unnest(?::UINTEGER[]))"
 )
+_LAYOUT = (
+    "SELECT table_type FROM information_schema.tables "
+    "WHERE table_schema = 'main' AND table_name = 'point_data'"
+)
+_CONVERT = [  # a point_data table of a file written before the compact layout
+    "INSERT INTO naia_points SELECT row_number() OVER (ORDER BY source_address) - 1, "
+    "source_address FROM (SELECT DISTINCT source_address FROM point_data)",
+    "INSERT INTO naia_states SELECT row_number() OVER (ORDER BY state) - 1, state "
+    "FROM (SELECT DISTINCT state FROM point_data WHERE state IS NOT NULL)",
+    "INSERT INTO naia_values SELECT d.ts, p.point_id, d.seq, d.value, s.state_id, "
+    "(d.good::INTEGER + 2 * d.questionable::INTEGER + 4 * d.substituted::INTEGER "
+    "+ 8 * d.annotated::INTEGER)::UTINYINT FROM point_data AS d "
+    "JOIN naia_points AS p USING (source_address) LEFT JOIN naia_states AS s USING (state)",
+    "DROP TABLE point_data",
+]
 
 
 class DuckDbStore:
@@ -87,16 +107,48 @@ class DuckDbStore:
         self._in_use = 0  # sessions open on the connection
         self._closed = False
         self._lock = threading.Condition()
+        self._write_lock = threading.Lock()  # one chunk at a time gives out new name ids
         self._con = self._connect()
+        self._points = Names({})
+        self._states = Names({})
         if not read_only:
-            ddl = resources.files("naia.stores.duckdb").joinpath("schema.sql").read_text()
-            self._con.execute(ddl)
+            self._con.execute(_sql("schema.sql"))
+            self._settle_layout()
+            self._points = Names(self._names("SELECT source_address, point_id FROM naia_points"))
+            self._states = Names(self._names("SELECT state, state_id FROM naia_states"))
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         try:
             return duckdb.connect(str(self.path), read_only=self._read_only, config=self._config)
         except duckdb.Error as exc:
             raise TerminalError(f"cannot open the store {self.path}: {exc}") from exc
+
+    def _settle_layout(self) -> None:
+        """``point_data`` as the view over the compact tables; a table of a file written by an
+        earlier version is converted first (one transaction: a crash leaves it as it was)."""
+        cur = self._con.cursor()
+        try:
+            found = cur.execute(_LAYOUT).fetchone()
+            cur.begin()
+            if found is not None and found[0] == "BASE TABLE":
+                rows = cur.execute("SELECT count(*) FROM point_data").fetchone()
+                log.warning(
+                    "%s: converting point_data (%s rows) to the compact layout, once",
+                    self.path,
+                    f"{rows[0] if rows else 0:,}",
+                )
+                for statement in _CONVERT:
+                    cur.execute(statement)
+            cur.execute(_sql("point_data.sql"))
+            cur.commit()
+        except duckdb.Error as exc:
+            cur.rollback()
+            raise TerminalError(f"cannot prepare the store {self.path}: {exc}") from exc
+        finally:
+            cur.close()
+
+    def _names(self, sql: str) -> dict[str, int]:
+        return {str(name): int(i) for name, i in self._con.execute(sql).fetchall()}
 
     def close(self) -> None:
         """Merge the WAL into the file (CHECKPOINT), then close: a clean stop leaves one file."""
@@ -136,37 +188,49 @@ class DuckDbStore:
 
     # ChunkWriter -----------------------------------------------------------------------------
     def write_chunk(self, chunk: Chunk, batches: Iterable[pa.RecordBatch]) -> ChunkWritten:
-        with self.session() as cur:
+        with self.session() as cur, self._write_lock:
+            committed = False
             try:
                 cur.begin()
                 self._clear_window(cur, chunk)
                 values, count = self._insert_all(cur, batches)
+                self._insert_names(cur)
                 cur.execute(
                     "INSERT OR REPLACE INTO naia_checkpoints VALUES (?, ?, ?, ?, ?)",
                     [chunk.request_id, chunk.index, values, count, datetime.now(UTC)],
                 )
                 cur.commit()
+                committed = True
             except BaseException:
                 cur.rollback()
                 raise
+            finally:
+                self._points.settle(committed=committed)
+                self._states.settle(committed=committed)
             with self._lock:
                 self._written += values
         return ChunkWritten(values=values, batches=count)
 
-    @staticmethod
-    def _clear_window(cur: duckdb.DuckDBPyConnection, chunk: Chunk) -> None:
-        params = [chunk.start, chunk.end, list(chunk.points)]
+    def _clear_window(self, cur: duckdb.DuckDBPyConnection, chunk: Chunk) -> None:
+        ids = [self._points.id_of(point) for point in chunk.points]
+        params = [chunk.start, chunk.end, ids]
         if cur.execute(_HAS_ROWS, params).fetchone() is not None:
             cur.execute(_DELETE, params)
 
-    @staticmethod
+    def _insert_names(self, cur: duckdb.DuckDBPyConnection) -> None:
+        """The names first given an id by this chunk, in its transaction."""
+        for table, names in (("naia_points", self._points), ("naia_states", self._states)):
+            if names.new:
+                rows = [[i, name] for name, i in names.new.items()]
+                cur.executemany(f"INSERT INTO {table} VALUES (?, ?)", rows)
+
     def _insert_all(
-        cur: duckdb.DuckDBPyConnection, batches: Iterable[pa.RecordBatch]
+        self, cur: duckdb.DuckDBPyConnection, batches: Iterable[pa.RecordBatch]
     ) -> tuple[int, int]:
         """One INSERT streaming every batch: DuckDB writes full row groups as they fill, so
         memory stays bounded by its memory_limit whatever the chunk's size."""
-        counted = _Counted(batches)
-        reader = pa.RecordBatchReader.from_batches(BATCH_SCHEMA, counted)
+        counted = Compacted(batches, self._points, self._states)
+        reader = pa.RecordBatchReader.from_batches(VALUES_SCHEMA, counted)
         cur.register("chunk_stream", reader)
         try:
             cur.execute(_INSERT)
@@ -306,26 +370,5 @@ def _epoch_us(moment: datetime) -> int:
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-class _Counted:
-    """Counts rows and batches as DuckDB pulls them; keeps the source's own exception."""
-
-    def __init__(self, batches: Iterable[pa.RecordBatch]) -> None:
-        self._batches = iter(batches)
-        self.values = 0
-        self.batches = 0
-        self.failure: BaseException | None = None
-
-    def __iter__(self) -> Iterator[pa.RecordBatch]:
-        return self
-
-    def __next__(self) -> pa.RecordBatch:
-        try:
-            batch = next(self._batches)
-        except StopIteration:
-            raise
-        except BaseException as exc:
-            self.failure = exc
-            raise
-        self.values += batch.num_rows
-        self.batches += 1 if batch.num_rows else 0
-        return batch
+def _sql(name: str) -> str:
+    return resources.files("naia.stores.duckdb").joinpath(name).read_text()
