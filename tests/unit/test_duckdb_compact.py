@@ -72,17 +72,24 @@ def test_rows_read_back_through_point_data_exactly_as_written(store: DuckDbStore
 def test_a_sliced_batch_converts_from_its_offset() -> None:
     whole = varied("A", 50, salt=1)
     part = whole.slice(13, 21)
-    names = Names({})
-    back = compact(part, names, Names({}))
+    back = compact(part, Names({}), Names({}, first=1))
     assert back.num_rows == 21
-    flags = back.column("flags").to_pylist()
+    flags = ("good", "questionable", "substituted", "annotated")
     expected = [
-        int(g) + 2 * int(q) + 4 * int(s) + 8 * int(a)
-        for g, q, s, a in zip(*(part.column(f).to_pylist() for f in
-                                ("good", "questionable", "substituted", "annotated")), strict=True)
-    ]  # fmt: skip
-    assert flags == expected
-    assert back.column("state_id").null_count == part.column("state").null_count
+        (seq << 4) + int(g) + 2 * int(q) + 4 * int(s) + 8 * int(a)
+        for seq, g, q, s, a in zip(
+            *(part.column(c).to_pylist() for c in ("seq", *flags)), strict=True
+        )
+    ]
+    assert back.column("seq_flags").to_pylist() == expected
+    states = part.column("state").to_pylist()
+    ids = back.column("state_id").to_pylist()
+    assert [i == 0 for i in ids] == [s is None for s in states]  # 0: no state
+    first_seen = dict.fromkeys(s for s in states if s)  # ids from 1, in order of appearance
+    assert len(first_seen) == 3
+    assert {s: i for s, i in zip(states, ids, strict=True) if s} == {
+        name: k + 1 for k, name in enumerate(first_seen)
+    }
 
 
 def test_names_get_ids_only_with_rows_that_commit(store: DuckDbStore) -> None:

@@ -1,11 +1,16 @@
-"""The store's compact rows: point and state names as integer ids, the four quality flags as bits.
+"""The store's compact rows: point and state names as integer ids, seq and the quality flags in
+one integer.
 
-DuckDB stores a VARCHAR column row by row before it compresses it, and analyses each BOOLEAN
-column apart: of scenario 2's insert (3.9 M rows, 100 points × 30 days), ``source_address``
+DuckDB stores a VARCHAR column row by row before it compresses it, and analyses and compresses
+each column apart: of scenario 2's insert (3.9 M rows, 100 points × 30 days), ``source_address``
 cost ~0.4 CPU s, ``state`` (mostly NULL) ~0.2 and the four flags ~0.3 of 1.3–1.4. Written as
-``naia_values`` (ts, point_id, seq, value, state_id, flags) the same rows cost 0.66
+``naia_values`` (ts, point_id, value, state_id, seq_flags) the same rows cost ~0.6
 (docs/performance.md, session of 2026-12-07). ``point_data`` is a view that joins the names
-back: the columns and types of the design's data model, for every query.
+back and unpacks the bits: the columns and types of the design's data model, for every query.
+
+``state_id`` 0 is "no state" (ids of names start at 1): a NOT NULL column, cheaper to store
+than a nullable one; ``seq_flags`` = seq << 4 | annotated << 3 | substituted << 2 |
+questionable << 1 | good.
 
 Batches arrive in the pipeline's schema (naia.domain.schema.BATCH_SCHEMA) and are converted
 here one at a time with NumPy on Arrow's buffers: no Python object per value, and neither
@@ -27,15 +32,16 @@ VALUES_SCHEMA = pa.schema(
     [
         pa.field("ts", TIMESTAMP_TYPE, nullable=False),
         pa.field("point_id", pa.uint32(), nullable=False),
-        pa.field("seq", pa.int16(), nullable=False),
         pa.field("value", pa.float64()),
-        pa.field("state_id", pa.uint32()),
-        pa.field("flags", pa.uint8(), nullable=False),
+        pa.field("state_id", pa.uint32(), nullable=False),
+        pa.field("seq_flags", pa.int32(), nullable=False),
     ]
 )
 FLAG_BITS = {"good": 1, "questionable": 2, "substituted": 4, "annotated": 8}
+SEQ_SHIFT = 4
 
 U32 = npt.NDArray[np.uint32]
+I32 = npt.NDArray[np.int32]
 U8 = npt.NDArray[np.uint8]
 
 
@@ -43,9 +49,9 @@ class Names:
     """Ids of names (points or states) in the store, and those given out since the last
     ``settle``: they are written with the rows that use them, in the same transaction."""
 
-    def __init__(self, known: Mapping[str, int]) -> None:
+    def __init__(self, known: Mapping[str, int], first: int = 0) -> None:
         self._ids = dict(known)
-        self._next = max(self._ids.values(), default=-1) + 1
+        self._next = max(self._ids.values(), default=first - 1) + 1
         self.new: dict[str, int] = {}
 
     def id_of(self, name: str) -> int:
@@ -95,21 +101,26 @@ class Compacted:
 
 
 def compact(batch: pa.RecordBatch, points: Names, states: Names) -> pa.RecordBatch:
-    """One batch of BATCH_SCHEMA in VALUES_SCHEMA."""
-    flags = np.zeros(batch.num_rows, dtype=np.uint8)
-    for name, bit in FLAG_BITS.items():
-        flags |= _bits(batch.column(name)) * np.uint8(bit)
+    """One batch of BATCH_SCHEMA in VALUES_SCHEMA (``states`` give ids from 1)."""
     return pa.RecordBatch.from_arrays(
         [
             batch.column("ts"),
             fixed_array(pa.uint32(), _point_ids(batch.column("source_address"), points), np.uint32),
-            batch.column("seq"),
             batch.column("value"),
-            _state_ids(batch.column("state"), states),
-            fixed_array(pa.uint8(), flags, np.uint8),
+            fixed_array(pa.uint32(), _state_ids(batch.column("state"), states), np.uint32),
+            fixed_array(pa.int32(), _seq_flags(batch), np.int32),
         ],
         schema=VALUES_SCHEMA,
     )
+
+
+def _seq_flags(batch: pa.RecordBatch) -> I32:
+    seq = batch.column("seq")
+    packed = np.frombuffer(seq.buffers()[1], np.int16, len(seq), seq.offset * 2).astype(np.int32)
+    packed <<= SEQ_SHIFT
+    for name, bit in FLAG_BITS.items():
+        packed |= _bits(batch.column(name)) * np.int32(bit)
+    return packed
 
 
 def _point_ids(names: pa.Array, points: Names) -> U32:
@@ -119,11 +130,11 @@ def _point_ids(names: pa.Array, points: Names) -> U32:
     return lookup[_ints(names.indices)]
 
 
-def _state_ids(state: pa.Array, states: Names) -> pa.Array:
-    """Ids of the state names, NULL where there is none (most rows: numeric values)."""
+def _state_ids(state: pa.Array, states: Names) -> U32:
+    """Ids of the state names, 0 where there is none (most rows: numeric values)."""
     n = len(state)
     if state.null_count == n:
-        return pa.nulls(n, pa.uint32())
+        return np.zeros(n, dtype=np.uint32)
     valid = _valid(state)
     offsets = np.frombuffer(state.buffers()[1], np.int32, n + 1, state.offset * 4)
     chars = state.buffers()[2]  # None when every string is empty
@@ -131,9 +142,7 @@ def _state_ids(state: pa.Array, states: Names) -> pa.Array:
     ids = np.zeros(n, dtype=np.uint32)
     for i in np.flatnonzero(valid).tolist():
         ids[i] = states.id_of(str(data[offsets[i] : offsets[i + 1]], "utf-8"))
-    bitmap = pa.py_buffer(np.packbits(valid, bitorder="little"))
-    nulls = n - int(np.count_nonzero(valid))
-    return pa.Array.from_buffers(pa.uint32(), n, [bitmap, pa.py_buffer(ids)], null_count=nulls)
+    return ids
 
 
 def _valid(array: pa.Array) -> npt.NDArray[np.bool_]:

@@ -9,10 +9,9 @@ CREATE TABLE IF NOT EXISTS naia_states (
 CREATE TABLE IF NOT EXISTS naia_values (
     ts TIMESTAMPTZ NOT NULL,
     point_id UINTEGER NOT NULL,
-    seq SMALLINT NOT NULL,
     value DOUBLE,
-    state_id UINTEGER,
-    flags UTINYINT NOT NULL
+    state_id UINTEGER NOT NULL,  -- 0: no state
+    seq_flags INTEGER NOT NULL  -- seq << 4 | annotated << 3 | substituted << 2 | questionable << 1 | good
 );
 CREATE TABLE IF NOT EXISTS naia_checkpoints (
     request_id VARCHAR NOT NULL,

@@ -61,11 +61,11 @@ _LAYOUT = (
 _CONVERT = [  # a point_data table of a file written before the compact layout
     "INSERT INTO naia_points SELECT row_number() OVER (ORDER BY source_address) - 1, "
     "source_address FROM (SELECT DISTINCT source_address FROM point_data)",
-    "INSERT INTO naia_states SELECT row_number() OVER (ORDER BY state) - 1, state "
+    "INSERT INTO naia_states SELECT row_number() OVER (ORDER BY state), state "
     "FROM (SELECT DISTINCT state FROM point_data WHERE state IS NOT NULL)",
-    "INSERT INTO naia_values SELECT d.ts, p.point_id, d.seq, d.value, s.state_id, "
-    "(d.good::INTEGER + 2 * d.questionable::INTEGER + 4 * d.substituted::INTEGER "
-    "+ 8 * d.annotated::INTEGER)::UTINYINT FROM point_data AS d "
+    "INSERT INTO naia_values SELECT d.ts, p.point_id, d.value, coalesce(s.state_id, 0), "
+    "(d.seq::INTEGER << 4) + d.good::INTEGER + 2 * d.questionable::INTEGER "
+    "+ 4 * d.substituted::INTEGER + 8 * d.annotated::INTEGER FROM point_data AS d "
     "JOIN naia_points AS p USING (source_address) LEFT JOIN naia_states AS s USING (state)",
     "DROP TABLE point_data",
 ]
@@ -115,7 +115,7 @@ class DuckDbStore:
             self._con.execute(_sql("schema.sql"))
             self._settle_layout()
             self._points = Names(self._names("SELECT source_address, point_id FROM naia_points"))
-            self._states = Names(self._names("SELECT state, state_id FROM naia_states"))
+            self._states = Names(self._names("SELECT state, state_id FROM naia_states"), first=1)
 
     def _connect(self) -> duckdb.DuckDBPyConnection:
         try:
