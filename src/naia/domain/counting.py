@@ -6,7 +6,6 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from naia.domain.fingerprint import Tally, row_terms, tally_of
 from naia.domain.model import WindowGrid
@@ -22,7 +21,7 @@ def _positions(names: pa.Array, position: dict[str, int]) -> np.ndarray:
     if isinstance(names, pa.DictionaryArray):
         lookup = np.array([position.get(str(p), -1) for p in names.dictionary.to_pylist()])
         return np.asarray(lookup[names.indices.to_numpy(zero_copy_only=False)], dtype=np.int64)
-    plain = pc.cast(names, pa.string()).to_pylist()
+    plain = names.to_pylist()  # (no pyarrow.compute: its import costs every command)
     return np.array([position.get(str(p), -1) for p in plain], dtype=np.int64)
 
 

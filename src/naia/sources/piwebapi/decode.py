@@ -31,7 +31,6 @@ import msgspec
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from naia.domain.timeparse import to_us
 
@@ -317,6 +316,8 @@ def timestamps_us(stamps: list[str]) -> I64:
     """ISO-8601 UTC strings → µs since the epoch (sub-µs digits floored away)."""
     if not stamps:
         return np.zeros(0, dtype=np.int64)
+    import pyarrow.compute as pc  # the per-value path only: its import costs ~30 ms
+
     try:
         ns = pc.cast(_string_array(stamps), _NS_UTC)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, UnicodeEncodeError):
