@@ -40,6 +40,12 @@ def varied(point: str, n: int = 64, salt: int = 0) -> pa.RecordBatch:
     )  # fmt: skip
 
 
+def plain(point: str, n: int = 40) -> pa.RecordBatch:
+    """The common shape: every value good, no other flag, no state (whole columns skipped)."""
+    ts = START_US + np.arange(n, dtype=np.int64) * 60_000_000
+    return point_batch(point, ts, np.arange(n, dtype=np.float64), None, np.ones(n, dtype=bool))
+
+
 def rows(batches: list[pa.RecordBatch]) -> list[tuple[object, ...]]:
     table = pa.Table.from_batches(batches, BATCH_SCHEMA)
     return sorted(zip(*(table.column(c).to_pylist() for c in COLUMNS.split(", ")), strict=True))
@@ -57,8 +63,8 @@ def store(tmp_path: Path) -> Iterator[DuckDbStore]:
 
 
 def test_rows_read_back_through_point_data_exactly_as_written(store: DuckDbStore) -> None:
-    written = [varied("A"), varied("B", salt=3), varied("A:B.1", 10, salt=7)]
-    store.write_chunk(Chunk("r", 0, ("A", "B", "A:B.1"), START, END), iter(written))
+    written = [varied("A"), varied("B", salt=3), plain("P"), varied("A:B.1", 10, salt=7)]
+    store.write_chunk(Chunk("r", 0, ("A", "B", "P", "A:B.1"), START, END), iter(written))
     assert stored(store) == rows(written)
     types = dict(store.query("SELECT column_name, data_type FROM duckdb_columns() "
                              "WHERE table_name = 'point_data'")[1])  # fmt: skip

@@ -39,10 +39,12 @@ def seq_numbers(ts_us: I64) -> npt.NDArray[np.int16]:
     n = ts_us.shape[0]
     if n == 0:
         return np.zeros(0, dtype=np.int16)
-    idx = np.arange(n, dtype=np.int64)
     starts = np.empty(n, dtype=bool)
     starts[0] = True
     np.not_equal(ts_us[1:], ts_us[:-1], out=starts[1:])
+    if starts.all():  # the common case: no two events share a timestamp
+        return np.zeros(n, dtype=np.int16)
+    idx = np.arange(n, dtype=np.int64)
     first = np.maximum.accumulate(np.where(starts, idx, 0))
     return (idx - first).astype(np.int16)
 

@@ -17,7 +17,8 @@ import logging
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from functools import lru_cache
+from urllib.parse import quote, urlencode
 
 import msgspec
 import numpy as np
@@ -206,6 +207,17 @@ def _params(start_us: int, end_us: int, max_count: int, fields: str) -> list[tup
     ]
 
 
+def _quoted(text: str) -> str:
+    """As ``urlencode`` quotes a value (``quote_plus``; a timestamp has no space)."""
+    return quote(text, safe="")
+
+
+@lru_cache(maxsize=64)
+def _query_rest(end_us: int, max_count: int, fields: str) -> str:
+    """The query after ``startTime``, as ``urlencode(_params(...))`` writes it."""
+    return "&" + urlencode(_params(0, end_us, max_count, fields)[1:])
+
+
 def _fetch_streamset(
     client: PiWebApiClient, pending: list[Cursor], max_count: int, end_us: int, fields: str
 ) -> list[Columns]:
@@ -231,11 +243,12 @@ def _fetch_streamset(
 def _fetch_batch(
     client: PiWebApiClient, pending: list[Cursor], max_count: int, end_us: int, fields: str
 ) -> list[Columns]:
+    rest = _query_rest(end_us, max_count, fields)  # the same for every stream of the round
     requests = {
         str(i): {
             "Method": "GET",
-            "Resource": f"{client.base_url}/streams/{c.webid}/recorded?"
-            + urlencode(_params(c.start_us, end_us, max_count, fields)),
+            "Resource": f"{client.base_url}/streams/{c.webid}/recorded?startTime="
+            f"{_quoted(format_timestamp(from_us(c.start_us)))}{rest}",
         }
         for i, c in enumerate(pending)
     }

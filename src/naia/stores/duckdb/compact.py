@@ -21,6 +21,7 @@ each (kernel registry; pandas imported).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -119,7 +120,12 @@ def _seq_flags(batch: pa.RecordBatch) -> I32:
     packed = np.frombuffer(seq.buffers()[1], np.int16, len(seq), seq.offset * 2).astype(np.int32)
     packed <<= SEQ_SHIFT
     for name, bit in FLAG_BITS.items():
-        packed |= _bits(batch.column(name)) * np.int32(bit)
+        flags = batch.column(name)
+        true = flags.true_count  # counted in C: most columns are all false, `good` all true
+        if true == len(flags):
+            packed |= bit
+        elif true:
+            packed |= _bits(flags).astype(np.int32) << (bit.bit_length() - 1)
     return packed
 
 
@@ -127,7 +133,7 @@ def _point_ids(names: pa.Array, points: Names) -> U32:
     if not isinstance(names, pa.DictionaryArray):
         names = names.dictionary_encode()
     lookup = np.array([points.id_of(str(n)) for n in names.dictionary.to_pylist()], np.uint32)
-    return lookup[_ints(names.indices)]
+    return np.take(lookup, _ints(names.indices))
 
 
 def _state_ids(state: pa.Array, states: Names) -> U32:
@@ -165,8 +171,7 @@ def _unpack(bitmap: pa.Buffer, offset: int, n: int) -> U8:
     return bits[offset : offset + n]
 
 
-def _ints(indices: pa.Array) -> npt.NDArray[np.int64]:
+def _ints(indices: pa.Array) -> npt.NDArray[np.signedinteger[Any]]:
     """Dictionary indices as integers, read from the buffer."""
     width = indices.type.bit_width // 8
-    raw = np.frombuffer(indices.buffers()[1], f"<i{width}", len(indices), indices.offset * width)
-    return raw.astype(np.int64, copy=False)
+    return np.frombuffer(indices.buffers()[1], f"<i{width}", len(indices), indices.offset * width)
