@@ -15,12 +15,13 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 AuthKind = Literal["none", "basic", "bearer", "kerberos", "ntlm"]
 WebIdMode = Literal["lookup", "path"]
 
-# The server rejects maxCount above MaxReturnedItemsPerCall (default 150,000). 2,500 values a
-# stream per page keeps a page of 10 streams ~4 MB of JSON and, with 4 requests in flight, the
-# whole process under ~300 MB (measured: 10,000 gave ~580 MB peak RSS, 2,500 ~310 MB, at the same
-# values/s on the emulator); it costs one round trip per ~1.7 days of 1-minute data, 2.5× fewer
-# than PI's own default of 1,000.
-DEFAULT_PAGE_SIZE = 2_500
+# The server rejects maxCount above MaxReturnedItemsPerCall (default 150,000). 5,000 values a
+# stream per page keeps a page of 10 streams ~7 MB of JSON; `naia backfill` of 100 points × 30
+# days from the emulator peaks at 204 MB RSS (2,500: 189 MB, 10,000: 233 MB) and spends ~5 % less
+# CPU than at 2,500 (each round trip costs ~1 ms of Python besides its values; docs/performance.md,
+# session of 2026-12-07); one round trip per ~3.5 days of 1-minute data, 5× fewer than PI's own
+# default of 1,000.
+DEFAULT_PAGE_SIZE = 5_000
 
 
 class RetrySettings(BaseModel):
