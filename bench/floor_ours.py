@@ -9,7 +9,8 @@ rusage (every thread) around it alone, in the order the command meets them:
 - ``imports_naia``: NAIA's own modules on top (the command's whole import);
 - ``fetch``: `PiWebApiSource.read` of the request, batches kept in memory (read + decode);
 - ``insert``: `DuckDbStore.write_chunk` of those batches into a new file with the app's
-  `store.memory_limit`, and its close (the CHECKPOINT): DuckDB's own cost, no source running.
+  `store.memory_limit`, and its close (the CHECKPOINT): the store's conversion to its compact
+  rows and DuckDB's insert, no source running.
 
 The command itself overlaps fetch and insert in threads; its CPU is at least the sum.
 """

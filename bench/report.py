@@ -264,7 +264,7 @@ FLOOR_PARTS = {
     "imports_third_party": "import DuckDB, Arrow, NumPy, httpx, pydantic-settings, Typer, Rich",
     "imports_naia": "import NAIA's own modules on top",
     "fetch": "PiWebApiSource.read of the request (HTTP read + decode), batches kept",
-    "insert": "DuckDbStore.write_chunk of those batches + close (DuckDB alone)",
+    "insert": "DuckDbStore.write_chunk of those batches + close (compact rows, DuckDB's insert)",
 }
 
 
@@ -291,7 +291,7 @@ def _floor_lines(report: Report) -> list[str]:
     lines += [f"| {FLOOR_PARTS[k]} | {v:.3f} |" for k, v in per_m.items()]
     unavoidable = per_m["imports_third_party"] + per_m["insert"]
     lines.append(
-        f"| third-party imports + DuckDB's insert (no NAIA code) | **{unavoidable:.3f}** "
+        f"| third-party imports + the store's write (no PI read) | **{unavoidable:.3f}** "
         f"(goal for the whole command: {S2_CPU_PER_M:.1f}) |"
     )
     return lines

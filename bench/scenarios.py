@@ -506,14 +506,7 @@ def fetch(
         )
         name = "osisoft-pidevclub-piwebapi"
     emu.mark()
-    proc = start(name, argv, work / "fetch.log", env)
-    code = proc.wait(900)
-    text = (work / "fetch.log").read_text(errors="replace")
-    if code != 0:
-        raise BenchError(f"{name} exited {code}: {text[-2000:]}")
-    result = json.loads(text.strip().splitlines()[-1])
-    if result["values"] != expected:
-        raise BenchError(f"{name} read {result['values']:,} values, expected {expected:,}")
+    result = _child_result(name, argv, work / "fetch.log", env, expected)
     usage = Usage(name, result["cpu_s"], result["peak_rss_mb"])
     shutil.rmtree(work, ignore_errors=True)
     return Run(expected, result["wall_s"], [usage, emu.usage()])
@@ -527,16 +520,25 @@ def floor(
     work = workdir(tag)
     args = [url, EMULATOR_SERVER, ",".join(names), datasets.iso(start_at), datasets.iso(end_at)]
     argv = [PYTHON, "-m", "bench.floor_ours", *args, str(work / "floor.duckdb")]
-    proc = start("naia floor", argv, work / "floor.log", {"PYTHONPATH": str(ROOT)})
-    code = proc.wait(900)
-    text = (work / "floor.log").read_text(errors="replace")
-    if code != 0:
-        raise BenchError(f"floor exited {code}: {text[-2000:]}")
-    result = json.loads(text.strip().splitlines()[-1])
-    if result["values"] != expected:
-        raise BenchError(f"floor wrote {result['values']:,} values, expected {expected:,}")
+    env = {"PYTHONPATH": str(ROOT)}
+    result = _child_result("naia floor", argv, work / "floor.log", env, expected)
     shutil.rmtree(work, ignore_errors=True)
     return {"values": float(expected), **{k: float(v) for k, v in result["cpu_s"].items()}}
+
+
+def _child_result(
+    name: str, argv: list[str], log: Path, env: dict[str, str], expected: int
+) -> dict[str, Any]:
+    """Run a child that prints one JSON line last, with the ``values`` it moved; check them."""
+    proc = start(name, argv, log, env)
+    code = proc.wait(900)
+    text = log.read_text(errors="replace")
+    if code != 0:
+        raise BenchError(f"{name} exited {code}: {text[-2000:]}")
+    result: dict[str, Any] = json.loads(text.strip().splitlines()[-1])
+    if result["values"] != expected:
+        raise BenchError(f"{name} moved {result['values']:,} values, expected {expected:,}")
+    return result
 
 
 def python_version(python: str) -> str:
