@@ -39,7 +39,7 @@ VALUES_SCHEMA = pa.schema(
     ]
 )
 FLAG_BITS = {"good": 1, "questionable": 2, "substituted": 4, "annotated": 8}
-SEQ_SHIFT = 4
+FLAGS_WIDTH = 4  # the low bits of seq_flags hold the flags, seq above them
 
 U32 = npt.NDArray[np.uint32]
 I32 = npt.NDArray[np.int32]
@@ -118,7 +118,7 @@ def compact(batch: pa.RecordBatch, points: Names, states: Names) -> pa.RecordBat
 def _seq_flags(batch: pa.RecordBatch) -> I32:
     seq = batch.column("seq")
     packed = np.frombuffer(seq.buffers()[1], np.int16, len(seq), seq.offset * 2).astype(np.int32)
-    packed <<= SEQ_SHIFT
+    packed <<= FLAGS_WIDTH
     for name, bit in FLAG_BITS.items():
         flags = batch.column(name)
         true = flags.true_count  # counted in C: most columns are all false, `good` all true
