@@ -10,7 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from naia.domain.errors import SourceTransientError
+from naia.domain.errors import SourceTransientError, TerminalError
 from naia.domain.model import Chunk
 from naia.domain.schema import BATCH_SCHEMA, point_batch
 from naia.stores.duckdb import DuckDbStore
@@ -159,3 +159,17 @@ def test_a_file_of_the_earlier_layout_is_converted_when_opened_for_writing(
     assert "converting" not in caplog.text
     assert stored(again) == rows(old + more)
     again.close()
+
+
+def test_a_file_that_cannot_be_converted_is_left_as_it_was(tmp_path: Path) -> None:
+    path = tmp_path / "odd.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE point_data (ts TIMESTAMPTZ, source_address VARCHAR, v DOUBLE)")
+    con.execute("INSERT INTO point_data VALUES ('2026-01-09 00:00:00Z', 'A', 1.0)")
+    con.close()
+    with pytest.raises(TerminalError, match=r"cannot prepare the store .*odd\.duckdb"):
+        DuckDbStore(path)
+    con = duckdb.connect(str(path), read_only=True)
+    assert con.execute("SELECT source_address, v FROM point_data").fetchall() == [("A", 1.0)]
+    assert con.execute("SELECT count(*) FROM naia_values").fetchall() == [(0,)]
+    con.close()

@@ -133,9 +133,11 @@ class DuckDbStore:
         """``point_data`` as the view over the compact tables; a table of a file written by an
         earlier version is converted first (one transaction: a crash leaves it as it was)."""
         cur = self._con.cursor()
+        began = False
         try:
             found = cur.execute(_LAYOUT).fetchone()
             cur.begin()
+            began = True
             if found is not None and found[0] == "BASE TABLE":
                 rows = cur.execute("SELECT count(*) FROM point_data").fetchone()
                 log.warning(
@@ -148,7 +150,8 @@ class DuckDbStore:
             cur.execute(_sql("point_data.sql"))
             cur.commit()
         except duckdb.Error as exc:
-            cur.rollback()
+            if began:
+                cur.rollback()
             raise TerminalError(f"cannot prepare the store {self.path}: {exc}") from exc
         finally:
             cur.close()
