@@ -12,7 +12,8 @@ rusage (every thread) around it alone, in the order the command meets them:
   `store.memory_limit`, and its close (the CHECKPOINT): the store's conversion to its compact
   rows and DuckDB's insert, no source running.
 
-The command itself overlaps fetch and insert in threads; its CPU is at least the sum.
+The command itself overlaps fetch and insert in threads; its CPU measured close to the sum
+(docs/performance.md, session of 2026-12-07).
 """
 
 from __future__ import annotations

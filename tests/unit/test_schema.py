@@ -6,7 +6,7 @@ import sys
 import numpy as np
 import pyarrow as pa
 
-from naia.domain.schema import BATCH_SCHEMA, point_batch, time_sorted, unify
+from naia.domain.schema import BATCH_SCHEMA, codes_of, point_batch, time_sorted, unify
 
 
 def test_time_sorted_sorts_stably_and_leaves_ordered_batches_alone() -> None:
@@ -59,3 +59,12 @@ def test_point_batch_does_not_import_pandas() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_codes_of_maps_every_row_from_a_sliced_dictionary_or_plain_strings() -> None:
+    names = ["A", "B", "A", "C", "B", "B", "A"]
+    codes = {"A": 10, "B": 20, "C": 30}
+    encoded = pa.array(names).dictionary_encode()
+    assert isinstance(encoded, pa.DictionaryArray)
+    assert codes_of(encoded.slice(2, 4), codes.__getitem__).tolist() == [10, 30, 20, 20]
+    assert codes_of(pa.array(names), codes.__getitem__).tolist() == [codes[n] for n in names]

@@ -9,6 +9,7 @@ import pyarrow as pa
 
 from naia.domain.fingerprint import Tally, row_terms, tally_of
 from naia.domain.model import WindowGrid
+from naia.domain.schema import codes_of
 from naia.domain.timeparse import to_us
 
 
@@ -18,11 +19,7 @@ def window_edges(grid: WindowGrid) -> np.ndarray:
 
 
 def _positions(names: pa.Array, position: dict[str, int]) -> np.ndarray:
-    if isinstance(names, pa.DictionaryArray):
-        lookup = np.array([position.get(str(p), -1) for p in names.dictionary.to_pylist()])
-        return np.asarray(lookup[names.indices.to_numpy(zero_copy_only=False)], dtype=np.int64)
-    plain = names.to_pylist()  # (no pyarrow.compute: its import costs every command)
-    return np.array([position.get(str(p), -1) for p in plain], dtype=np.int64)
+    return codes_of(names, lambda p: position.get(p, -1))
 
 
 def tally_rows(

@@ -7,7 +7,7 @@ and events that share a timestamp are told apart by ``seq``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -104,6 +104,19 @@ def points_batch(
         ],
         schema=BATCH_SCHEMA,
     )
+
+
+def codes_of(names: pa.Array, code: Callable[[str], int]) -> npt.NDArray[np.int64]:
+    """``code(name)`` of every row of a name column: one call a dictionary entry, the indices
+    read from Arrow's buffer (``Array.to_numpy`` on an array read from IPC may import pandas,
+    ~0.35 s); a plain string column one call a row."""
+    if not isinstance(names, pa.DictionaryArray):
+        return np.array([code(str(n)) for n in names.to_pylist()], dtype=np.int64)
+    lookup = np.array([code(str(n)) for n in names.dictionary.to_pylist()], dtype=np.int64)
+    indices = names.indices
+    width = indices.type.bit_width // 8
+    raw = np.frombuffer(indices.buffers()[1], f"<i{width}", len(indices), indices.offset * width)
+    return np.take(lookup, raw)
 
 
 def fixed_array(

@@ -393,51 +393,23 @@ static int digits_at(const unsigned char *s, int n, int *out) {
     return 0;
 }
 
-/* The date of the last timestamp read and its day number: a page holds many values a day,
-   so most timestamps skip the date's parse and check (per decode call: no shared state). */
-typedef struct {
-    unsigned char key[10]; /* "YYYY-MM-DD" */
-    int64_t days;
-    int valid;
-} DayCache;
-
-/* Days since the epoch of a checked "YYYY-MM-DD"; -1 when it is not a date. */
-static int date_days(const unsigned char *s, int64_t *days) {
-    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    int y, mo, d;
-    if (digits_at(s, 4, &y) || digits_at(s + 5, 2, &mo) || digits_at(s + 8, 2, &d)) {
-        return -1;
-    }
-    if (y < 1 || mo < 1 || mo > 12 || d < 1) {
-        return -1;
-    }
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (d > mdays[mo - 1] + (mo == 2 && leap)) {
-        return -1;
-    }
-    *days = days_from_civil(y, (unsigned)mo, (unsigned)d);
-    return 0;
-}
-
 /* "YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z" → µs since the epoch; -1 for any other form. */
-static int timestamp(const unsigned char *s, size_t n, int64_t *out, DayCache *day) {
-    int h, mi, se;
+static int timestamp(const unsigned char *s, size_t n, int64_t *out) {
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int y, mo, d, h, mi, se;
     if (n < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' ||
         s[n - 1] != 'Z') {
         return -1;
     }
-    if (!day->valid || memcmp(day->key, s, 10) != 0) {
-        if (date_days(s, &day->days) < 0) {
-            day->valid = 0;
-            return -1;
-        }
-        memcpy(day->key, s, 10);
-        day->valid = 1;
-    }
-    if (digits_at(s + 11, 2, &h) || digits_at(s + 14, 2, &mi) || digits_at(s + 17, 2, &se)) {
+    if (digits_at(s, 4, &y) || digits_at(s + 5, 2, &mo) || digits_at(s + 8, 2, &d) ||
+        digits_at(s + 11, 2, &h) || digits_at(s + 14, 2, &mi) || digits_at(s + 17, 2, &se)) {
         return -1;
     }
-    if (h > 23 || mi > 59 || se > 59) {
+    if (y < 1 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || se > 59) {
+        return -1;
+    }
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (d > mdays[mo - 1] + (mo == 2 && leap)) {
         return -1;
     }
     int64_t micro = 0;
@@ -459,7 +431,8 @@ static int timestamp(const unsigned char *s, size_t n, int64_t *out, DayCache *d
             micro *= 10;
         }
     }
-    *out = ((day->days * 86400 + h * 3600 + mi * 60 + se) * 1000000) + micro;
+    int64_t days = days_from_civil(y, (unsigned)mo, (unsigned)d);
+    *out = ((days * 86400 + h * 3600 + mi * 60 + se) * 1000000) + micro;
     return 0;
 }
 
@@ -468,7 +441,6 @@ typedef struct {
     Py_ssize_t n;
     int rare;
     int states;
-    DayCache day;
 } Out;
 
 static void out_free(Out *o) {
@@ -617,24 +589,6 @@ static const struct {
 } KEYS[N_KEYS] = {KEY("Timestamp"),    KEY("Value"),       KEY("Good"),
                   KEY("Questionable"), KEY("Substituted"), KEY("Annotated")};
 
-/* ``n`` bytes (4 to 16, as every key of KEYS) equal: two overlapping loads a side, no call. */
-static inline int same_key(const unsigned char *a, const char *b, size_t n) {
-    if (n >= 8) {
-        uint64_t a0, a1, b0, b1;
-        memcpy(&a0, a, 8);
-        memcpy(&b0, b, 8);
-        memcpy(&a1, a + n - 8, 8);
-        memcpy(&b1, b + n - 8, 8);
-        return a0 == b0 && a1 == b1;
-    }
-    uint32_t a0, a1, b0, b1;
-    memcpy(&a0, a, 4);
-    memcpy(&b0, b, 4);
-    memcpy(&a1, a + n - 4, 4);
-    memcpy(&b1, b + n - 4, 4);
-    return a0 == b0 && a1 == b1;
-}
-
 /* One TimedValue object; appends one row to every column. */
 static int timed_value(Cur *c, Out *o) {
     int64_t ts = 0;
@@ -659,7 +613,7 @@ static int timed_value(Cur *c, Out *o) {
         int key = -1;
         ws(c);
         if (expect < N_KEYS && (size_t)(c->end - c->p) > KEYS[expect].len &&
-            same_key(c->p, KEYS[expect].text, KEYS[expect].len)) {
+            memcmp(c->p, KEYS[expect].text, KEYS[expect].len) == 0) {
             key = expect; /* the common case: the next key in order, quotes and colon at once */
             c->p += KEYS[expect].len;
         } else {
@@ -689,7 +643,7 @@ static int timed_value(Cur *c, Out *o) {
         if (key == K_TIMESTAMP) {
             const unsigned char *s;
             size_t n;
-            if (plain_string(c, &s, &n) < 0 || timestamp(s, n, &ts, &o->day) < 0) {
+            if (plain_string(c, &s, &n) < 0 || timestamp(s, n, &ts) < 0) {
                 return -1;
             }
             have_ts = 1;

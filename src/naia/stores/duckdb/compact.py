@@ -21,13 +21,12 @@ each (kernel registry; pandas imported).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from naia.domain.schema import TIMESTAMP_TYPE, fixed_array
+from naia.domain.schema import TIMESTAMP_TYPE, codes_of, fixed_array
 
 VALUES_SCHEMA = pa.schema(
     [
@@ -103,10 +102,11 @@ class Compacted:
 
 def compact(batch: pa.RecordBatch, points: Names, states: Names) -> pa.RecordBatch:
     """One batch of BATCH_SCHEMA in VALUES_SCHEMA (``states`` give ids from 1)."""
+    point_ids = codes_of(batch.column("source_address"), points.id_of)
     return pa.RecordBatch.from_arrays(
         [
             batch.column("ts"),
-            fixed_array(pa.uint32(), _point_ids(batch.column("source_address"), points), np.uint32),
+            fixed_array(pa.uint32(), point_ids, np.uint32),
             batch.column("value"),
             fixed_array(pa.uint32(), _state_ids(batch.column("state"), states), np.uint32),
             fixed_array(pa.int32(), _seq_flags(batch), np.int32),
@@ -127,13 +127,6 @@ def _seq_flags(batch: pa.RecordBatch) -> I32:
         elif true:
             packed |= _bits(flags).astype(np.int32) << (bit.bit_length() - 1)
     return packed
-
-
-def _point_ids(names: pa.Array, points: Names) -> U32:
-    if not isinstance(names, pa.DictionaryArray):
-        names = names.dictionary_encode()
-    lookup = np.array([points.id_of(str(n)) for n in names.dictionary.to_pylist()], np.uint32)
-    return np.take(lookup, _ints(names.indices))
 
 
 def _state_ids(state: pa.Array, states: Names) -> U32:
@@ -169,9 +162,3 @@ def _bits(flags: pa.Array) -> U8:
 def _unpack(bitmap: pa.Buffer, offset: int, n: int) -> U8:
     bits = np.unpackbits(np.frombuffer(bitmap, np.uint8), bitorder="little")
     return bits[offset : offset + n]
-
-
-def _ints(indices: pa.Array) -> npt.NDArray[np.signedinteger[Any]]:
-    """Dictionary indices as integers, read from the buffer."""
-    width = indices.type.bit_width // 8
-    return np.frombuffer(indices.buffers()[1], f"<i{width}", len(indices), indices.offset * width)
